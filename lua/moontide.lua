@@ -1,0 +1,123 @@
+--- moontide: the Lua API that apps require.
+-- Deliberately thin: routes are collected here and handed to the C core when
+-- the app file returns; requests, JSON and responses are handled in C
+-- (moontide.core).
+local core = require "moontide.core"
+
+local M = {
+  VERSION = core.version,
+  null = core.null,
+  array = core.array,
+  raise = core.raise,
+  response = core.response,
+  json = { encode = core.json_encode, decode = core.json_decode },
+}
+
+local App = { __name = "moontide.App" }
+App.__index = App
+
+local ROUTE_OPTS = {
+  summary = "string", description = "string", tags = "table", status = "number",
+  deprecated = "boolean", responses = "table", include_in_schema = "boolean",
+}
+
+--- moontide.app{ title=, version=, description= }: a new application.
+function M.app(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("moontide.app: expected a table of options, got " .. type(opts), 2)
+  end
+  opts = opts or {}
+  return setmetatable({
+    title = opts.title or "moontide app",
+    version = opts.version or "0.1.0",
+    description = opts.description,
+    _routes = {},
+  }, App)
+end
+
+local function where(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  return info and (info.short_src .. ":" .. info.currentline) or "?"
+end
+
+local function add_route(self, fname, methods, path, opts, fn)
+  if getmetatable(self) ~= App then
+    error(fname .. ": call it with ':' on an app (app:" .. fname .. "(...))", 3)
+  end
+  if fn == nil and type(opts) == "function" then
+    opts, fn = nil, opts
+  end
+  if type(path) ~= "string" then
+    error(fname .. ": path must be a string, got " .. type(path), 3)
+  end
+  if type(fn) ~= "function" then
+    error(fname .. ": handler must be a function, got " .. type(fn), 3)
+  end
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      error(fname .. ": opts must be a table, got " .. type(opts), 3)
+    end
+    for k, v in pairs(opts) do
+      local want = ROUTE_OPTS[k]
+      if want == nil then
+        error(fname .. ": unknown route option '" .. tostring(k) .. "'", 3)
+      elseif type(v) ~= want then
+        error(fname .. ": route option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 3)
+      end
+    end
+  end
+  local at = where(3)
+  for _, method in ipairs(methods) do
+    self._routes[#self._routes + 1] = { method = method, path = path, handler = fn, opts = opts, where = at }
+  end
+  return fn
+end
+
+--- app:route(methods, path, [opts,] fn): methods is "GET" or { "GET", "POST" }.
+function App:route(methods, path, opts, fn)
+  if type(methods) == "string" then
+    methods = { methods }
+  end
+  if type(methods) ~= "table" then
+    error("route: methods must be a string or a list of strings, got " .. type(methods), 2)
+  end
+  local upper = {}
+  for i, m in ipairs(methods) do
+    if type(m) ~= "string" then
+      error("route: methods must be strings, got " .. type(m), 2)
+    end
+    upper[i] = m:upper()
+  end
+  local handler = add_route(self, "route", upper, path, opts, fn) -- not a tail call: error levels count this frame
+  return handler
+end
+
+for _, name in ipairs { "get", "post", "put", "patch", "delete", "head", "options" } do
+  local method = name:upper()
+  App[name] = function(self, path, opts, fn)
+    local handler = add_route(self, name, { method }, path, opts, fn) -- not a tail call: error levels count this frame
+    return handler
+  end
+end
+
+local function with_content_type(headers, content_type)
+  local merged = { ["content-type"] = content_type }
+  for k, v in pairs(headers or {}) do
+    merged[type(k) == "string" and k:lower() or k] = v
+  end
+  return merged
+end
+
+--- moontide.text(body[, status[, headers]]): a text/plain response.
+function M.text(body, status, headers)
+  return core.response { status = status, body = tostring(body),
+    headers = with_content_type(headers, "text/plain; charset=utf-8") }
+end
+
+--- moontide.html(body[, status[, headers]]): a text/html response.
+function M.html(body, status, headers)
+  return core.response { status = status, body = tostring(body),
+    headers = with_content_type(headers, "text/html; charset=utf-8") }
+end
+
+return M

@@ -1,0 +1,139 @@
+/*
+ * Request dispatch. Routing and the 404/405 answers happen in C; a matched
+ * request gets a call (in the request's pool) and a fresh coroutine that runs
+ * the handler with its arguments. What the coroutine returns or raises goes
+ * to response.c. The call's dispose callback releases the Lua side, so a
+ * request torn down early (client gone) unwinds the same way as one that
+ * finished.
+ */
+#include <lauxlib.h>
+#include <time.h>
+#include "handler.h"
+#include "log.h"
+#include "lua_api.h"
+#include "response.h"
+
+uint64_t mt_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_call_dispose(void *p)
+{
+    mt_call_t *call = p;
+    if (call->app != NULL)
+        mt_request_release(call);
+}
+
+static void send_internal_error(mt_call_t *call)
+{
+    mt_response_send_detail(call->req, 500, "Internal Server Error");
+}
+
+/* A Lua error that is not moontide.raise: log the traceback, answer 500. */
+static void fail_with_traceback(mt_call_t *call, lua_State *co)
+{
+    lua_State *L = call->app->L;
+    const char *msg = lua_tostring(co, -1);
+    if (msg == NULL)
+        msg = lua_pushfstring(co, "(error object is a %s value)", luaL_typename(co, -1));
+    luaL_traceback(L, co, msg, 0);
+    mt_log_error("handler for %s %s (%s) failed: %s", mt_method_name(call->route->method), call->route->pattern,
+                 call->route->where, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    send_internal_error(call);
+}
+
+/* Sends the outcome of a coroutine that finished (status 0) or failed. */
+static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
+{
+    lua_State *co = call->co;
+    char err[512];
+    mt_route_t *route = call->route;
+    switch (status) {
+    case 0:
+        if (mt_response_send_results(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
+            mt_log_error("handler for %s %s (%s) returned a bad response: %s", mt_method_name(route->method),
+                         route->pattern, route->where, err);
+            send_internal_error(call);
+        }
+        break;
+    case LUA_YIELD:
+        mt_log_error("handler for %s %s (%s) yielded outside a moontide call; coroutine.yield is not a way to respond",
+                     mt_method_name(route->method), route->pattern, route->where);
+        send_internal_error(call);
+        break;
+    default:
+        if (!mt_lua_has_mt(co, -1, MT_HTTP_ERROR_MT)) {
+            fail_with_traceback(call, co);
+        } else if (mt_response_send_http_error(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
+            mt_log_error("handler for %s %s (%s) raised a bad error: %s", mt_method_name(route->method), route->pattern,
+                         route->where, err);
+            send_internal_error(call);
+        }
+        break;
+    }
+}
+
+static void run_call(mt_handler_t *self, mt_call_t *call)
+{
+    lua_State *L = self->app->L;
+    call->co = lua_newthread(L);
+    call->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_rawgeti(call->co, LUA_REGISTRYINDEX, call->route->handler_ref);
+    mt_request_push(call->co, call);
+    if (self->busy != NULL) {
+        self->busy->route = (int32_t)call->route->index;
+        self->busy->since_ms = mt_now_ms();
+    }
+    int status = lua_resume(call->co, 1);
+    if (self->busy != NULL)
+        self->busy->since_ms = 0;
+    finish_call(self, call, status);
+}
+
+static int on_req(h2o_handler_t *super, h2o_req_t *req)
+{
+    mt_handler_t *self = (mt_handler_t *)super;
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    int method = mt_method_parse(req->method.base, req->method.len);
+    mt_router_match_t match;
+
+    switch (mt_router_lookup(self->app->router, method, req->path.base, path_len, &match)) {
+    case MT_ROUTE_NOT_FOUND:
+        mt_response_send_detail(req, 404, "Not Found");
+        return 0;
+    case MT_ROUTE_METHOD_NOT_ALLOWED: {
+        char allow[128];
+        size_t len = mt_router_format_allowed(match.allowed, allow, sizeof(allow));
+        h2o_iovec_t value = h2o_strdup(&req->pool, allow, len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, value.base, value.len);
+        mt_response_send_detail(req, 405, "Method Not Allowed");
+        return 0;
+    }
+    }
+
+    /* linked to the pool: disposed (releasing the Lua side) when the request is freed */
+    mt_call_t *call = h2o_mem_alloc_shared(&req->pool, sizeof(*call), on_call_dispose);
+    *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
+                        .num_params = match.num_params, .co_ref = LUA_NOREF, .req_ref = LUA_NOREF,
+                        .cache_ref = LUA_NOREF};
+    if (match.num_params != 0) {
+        call->params = h2o_mem_alloc_pool(&req->pool, sizeof(mt_slice_t) * match.num_params);
+        memcpy(call->params, match.params, sizeof(mt_slice_t) * match.num_params);
+    }
+    run_call(self, call);
+    return 0;
+}
+
+mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy)
+{
+    mt_handler_t *self = (mt_handler_t *)h2o_create_handler(pathconf, sizeof(*self));
+    self->super.on_req = on_req;
+    self->app = app;
+    self->busy = busy;
+    self->scratch = (mt_buf_t){0};
+    return self;
+}

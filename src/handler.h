@@ -1,0 +1,34 @@
+/*
+ * The h2o handler that serves an app: routing, then one coroutine per
+ * request running the route's Lua handler, then the response.
+ */
+#ifndef MT_HANDLER_H
+#define MT_HANDLER_H
+
+#include <stdint.h>
+#include "app.h"
+#include "buf.h"
+#include "request.h"
+
+/*
+ * What a worker is running right now, in memory shared with the master: a
+ * handler that holds the CPU past the deadline (a JIT-compiled loop cannot
+ * be interrupted) is stopped by the master killing its worker.
+ */
+typedef struct st_mt_busy_t {
+    volatile uint64_t since_ms; /* monotonic ms when Lua was entered; 0 when idle */
+    volatile int32_t route;     /* index into app->routes */
+} mt_busy_t;
+
+typedef struct st_mt_handler_t {
+    h2o_handler_t super;
+    mt_app_t *app;
+    mt_buf_t scratch; /* response bodies are encoded here, reused across requests */
+    mt_busy_t *busy;  /* NULL when no master watches */
+} mt_handler_t;
+
+mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy);
+
+uint64_t mt_now_ms(void);
+
+#endif

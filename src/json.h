@@ -1,0 +1,51 @@
+/*
+ * JSON between the wire and Lua, both directions in C.
+ *
+ * Encoding (Lua -> JSON): a table is an array when it carries the array
+ * metatable (moontide.array) or when its keys are exactly 1..n; any other
+ * table, including an empty one, is an object whose keys are strings or
+ * numbers. moontide.null (a NULL light userdata) is JSON null. Numbers with
+ * an integral value print as integers. Non-finite numbers, cycles, functions
+ * and other values that JSON cannot hold are errors, never bad output.
+ *
+ * Decoding (JSON -> Lua) uses cJSON. Arrays get the array metatable so they
+ * encode back as arrays; null is nil in an object (the key is absent) and
+ * moontide.null inside an array, so positions are kept.
+ */
+#ifndef MT_JSON_H
+#define MT_JSON_H
+
+#include <stddef.h>
+#include <lua.h>
+#include "buf.h"
+
+#define MT_JSON_MAX_DEPTH 1000
+
+/* Registry keys of the array metatable. */
+#define MT_JSON_ARRAY_MT "moontide.array"
+
+/* Creates the array metatable in the registry of L. */
+void mt_json_init(lua_State *L);
+
+/*
+ * Appends the JSON text of the value at `index` to `out`. Returns 0, or -1
+ * with *err set to a static message (and `out` holding a partial text the
+ * caller must discard).
+ */
+int mt_json_encode(lua_State *L, int index, mt_buf_t *out, const char **err);
+
+/* Appends `len` bytes of `str` as a JSON string literal, quotes included. */
+int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len);
+
+typedef struct st_mt_json_error_t {
+    size_t offset;      /* byte offset of the error in the input */
+    const char *reason; /* static text */
+} mt_json_error_t;
+
+/*
+ * Parses `len` bytes and pushes the decoded value. Returns 0, or -1 with
+ * *err filled and nothing pushed. Trailing non-space bytes are an error.
+ */
+int mt_json_decode(lua_State *L, const char *json, size_t len, mt_json_error_t *err);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * Lua values to JSON text, written straight into a byte buffer (no cJSON tree
+ * on the response path). See json.h for how tables map to arrays and objects.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <lauxlib.h>
+#include "json.h"
+
+typedef struct st_encoder_t {
+    lua_State *L;
+    mt_buf_t *out;
+    int array_mt; /* stack index of the array metatable */
+    const void *path[MT_JSON_MAX_DEPTH]; /* tables being encoded, for cycles */
+    int depth;
+    const char *err;
+} encoder_t;
+
+void mt_json_init(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushliteral(L, "array");
+    lua_setfield(L, -2, "__name");
+    lua_setfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+}
+
+#define APPEND_LITERAL(out, lit) mt_buf_append((out), (lit), sizeof(lit) - 1)
+
+/* Length of the valid UTF-8 sequence at s (at most `left` bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *s, size_t left)
+{
+    unsigned c = s[0];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    /* overlong forms, surrogates and values past U+10FFFF */
+    if ((n == 3 && cp < 0x800) || (cp >= 0xd800 && cp <= 0xdfff) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* Invalid UTF-8 is written as U+FFFD so the output is always valid JSON. */
+int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    if (mt_buf_reserve(out, len + 2) != 0)
+        return -1;
+    out->data[out->len++] = '"';
+    size_t run = 0; /* start of bytes that need no escaping */
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t seq = c >= 0x80 ? utf8_sequence(s + i, len - i) : 0;
+        if (seq != 0) {
+            i += seq;
+            continue;
+        }
+        if (mt_buf_append(out, str + run, i - run) != 0)
+            return -1;
+        char esc[6] = {'\\', 0};
+        size_t esc_len = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            if (c < 0x20) {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                esc_len = 6;
+            } else {
+                memcpy(esc, "\\ufffd", 6);
+                esc_len = 6;
+            }
+        }
+        if (mt_buf_append(out, esc, esc_len) != 0)
+            return -1;
+        run = ++i;
+    }
+    if (mt_buf_append(out, str + run, len - run) != 0 || mt_buf_append(out, "\"", 1) != 0)
+        return -1;
+    return 0;
+}
+
+static int encode_number(encoder_t *e, lua_Number n)
+{
+    char text[32];
+    int len;
+    if (!isfinite(n)) {
+        e->err = "cannot encode a non-finite number (inf or nan) as JSON";
+        return -1;
+    }
+    if (n == floor(n) && fabs(n) < 9007199254740992.0) { /* 2^53: exact as an integer */
+        len = snprintf(text, sizeof(text), "%lld", (long long)n);
+    } else {
+        /* the shortest form that reads back as the same double */
+        for (int precision = 15;; precision++) {
+            len = snprintf(text, sizeof(text), "%.*g", precision, n);
+            if (precision == 17 || strtod(text, NULL) == n)
+                break;
+        }
+    }
+    return mt_buf_append(e->out, text, (size_t)len);
+}
+
+static int encode_value(encoder_t *e, int index);
+
+/* Returns the array length when the table's keys are exactly 1..n, else -1. */
+static long array_length(lua_State *L, int index)
+{
+    long count = 0;
+    double max = 0;
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TNUMBER) {
+            lua_pop(L, 1);
+            return -1;
+        }
+        double k = lua_tonumber(L, -1);
+        if (k < 1 || k != floor(k)) {
+            lua_pop(L, 1);
+            return -1;
+        }
+        if (k > max)
+            max = k;
+        count++;
+    }
+    return max == (double)count ? count : -1;
+}
+
+static int encode_array(encoder_t *e, int index, size_t len)
+{
+    if (mt_buf_append(e->out, "[", 1) != 0)
+        return -1;
+    for (size_t i = 1; i <= len; i++) {
+        if (i > 1 && mt_buf_append(e->out, ",", 1) != 0)
+            return -1;
+        lua_rawgeti(e->L, index, (int)i);
+        int rc = encode_value(e, lua_gettop(e->L));
+        lua_pop(e->L, 1);
+        if (rc != 0)
+            return -1;
+    }
+    return mt_buf_append(e->out, "]", 1);
+}
+
+static int encode_object(encoder_t *e, int index)
+{
+    lua_State *L = e->L;
+    int first = 1;
+    if (mt_buf_append(e->out, "{", 1) != 0)
+        return -1;
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        if (!first && mt_buf_append(e->out, ",", 1) != 0)
+            return -1;
+        first = 0;
+        switch (lua_type(L, -2)) {
+        case LUA_TSTRING: {
+            size_t len;
+            const char *key = lua_tolstring(L, -2, &len);
+            if (mt_json_encode_string(e->out, key, len) != 0)
+                return -1;
+            break;
+        }
+        case LUA_TNUMBER: {
+            /* copy the key: lua_tolstring on it would confuse lua_next */
+            lua_pushvalue(L, -2);
+            size_t len;
+            const char *key = lua_tolstring(L, -1, &len);
+            int rc = mt_json_encode_string(e->out, key, len);
+            lua_pop(L, 1);
+            if (rc != 0)
+                return -1;
+            break;
+        }
+        default:
+            e->err = "cannot encode a table key that is not a string or a number as JSON";
+            return -1;
+        }
+        if (mt_buf_append(e->out, ":", 1) != 0 || encode_value(e, lua_gettop(L)) != 0)
+            return -1; /* mt_json_encode resets the stack */
+        lua_pop(L, 1);
+    }
+    return mt_buf_append(e->out, "}", 1);
+}
+
+static int encode_table(encoder_t *e, int index)
+{
+    lua_State *L = e->L;
+    const void *table = lua_topointer(L, index);
+    for (int i = 0; i < e->depth; i++) {
+        if (e->path[i] == table) {
+            e->err = "cannot encode a table that contains itself (a cycle) as JSON";
+            return -1;
+        }
+    }
+    if (e->depth == MT_JSON_MAX_DEPTH) {
+        e->err = "cannot encode tables nested this deeply as JSON";
+        return -1;
+    }
+    if (!lua_checkstack(L, 8)) {
+        e->err = "out of Lua stack while encoding JSON";
+        return -1;
+    }
+    e->path[e->depth++] = table;
+    int rc, is_array = 0;
+    long len = -1;
+    if (lua_getmetatable(L, index)) {
+        is_array = lua_rawequal(L, -1, e->array_mt);
+        lua_pop(L, 1);
+    }
+    if (is_array) {
+        len = (long)lua_objlen(L, index);
+    } else {
+        lua_pushnil(L);
+        if (lua_next(L, index) != 0) { /* an empty table stays an object */
+            lua_pop(L, 2);
+            len = array_length(L, index);
+        }
+    }
+    rc = len >= 0 ? encode_array(e, index, (size_t)len) : encode_object(e, index);
+    e->depth--;
+    return rc;
+}
+
+static int encode_value(encoder_t *e, int index)
+{
+    lua_State *L = e->L;
+    switch (lua_type(L, index)) {
+    case LUA_TNIL:
+        return APPEND_LITERAL(e->out, "null");
+    case LUA_TBOOLEAN:
+        return lua_toboolean(L, index) ? APPEND_LITERAL(e->out, "true") : APPEND_LITERAL(e->out, "false");
+    case LUA_TNUMBER:
+        return encode_number(e, lua_tonumber(L, index));
+    case LUA_TSTRING: {
+        size_t len;
+        const char *str = lua_tolstring(L, index, &len);
+        return mt_json_encode_string(e->out, str, len);
+    }
+    case LUA_TTABLE:
+        return encode_table(e, index);
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, index) == NULL)
+            return APPEND_LITERAL(e->out, "null");
+        /* fallthrough */
+    default:
+        e->err = lua_type(L, index) == LUA_TFUNCTION ? "cannot encode a function as JSON"
+                                                      : "cannot encode a userdata, thread or light userdata as JSON";
+        return -1;
+    }
+}
+
+int mt_json_encode(lua_State *L, int index, mt_buf_t *out, const char **err)
+{
+    index = index < 0 ? lua_gettop(L) + index + 1 : index;
+    lua_getfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+    encoder_t e = {.L = L, .out = out, .array_mt = lua_gettop(L)};
+    int rc = encode_value(&e, index);
+    if (rc != 0)
+        *err = e.err != NULL ? e.err : "out of memory";
+    /* also drops what a failed encode left on the stack */
+    lua_settop(L, e.array_mt - 1);
+    return rc;
+}

@@ -1,0 +1,169 @@
+/*
+ * The master, in the nginx model: workers are processes, each with its own
+ * event loop and Lua state, sharing the listening socket. Processes rather
+ * than threads because the only way to stop a JIT-compiled Lua loop is to end
+ * the process running it (LuaJIT runs no hook inside compiled traces), and
+ * one worker's crash must not take the server down.
+ *
+ * The master keeps its signals blocked and takes them with sigtimedwait, so
+ * its whole life is one loop: reap and replace dead workers, kill a worker
+ * whose handler has been running past --timeout + 1 s (it reports the route
+ * it is in through a shared page), and on SIGTERM/SIGINT pass the signal on
+ * and wait for the workers to drain.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "log.h"
+#include "master.h"
+
+#define WATCH_INTERVAL_MS 100
+#define RESPAWN_BACKOFF_MS 1000
+
+typedef struct st_mt_worker_slot_t {
+    pid_t pid;       /* 0 when no worker runs in this slot */
+    uint64_t started_ms;
+    uint64_t respawn_at_ms; /* when a worker that died young may be replaced */
+    int killed_by_watchdog;
+} mt_worker_slot_t;
+
+static pid_t spawn_worker(const mt_worker_config_t *config, mt_busy_t *busy, const sigset_t *blocked)
+{
+    busy->since_ms = 0;
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    /* the worker */
+    mt_log_set_role("worker");
+    sigprocmask(SIG_UNBLOCK, blocked, NULL);
+    mt_worker_config_t mine = *config;
+    mine.busy = busy;
+    _exit(mt_worker_run(&mine));
+}
+
+static void describe_exit(int status, char *buf, size_t size)
+{
+    if (WIFSIGNALED(status))
+        snprintf(buf, size, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+}
+
+/* Kills the worker of any slot whose handler has held the CPU past the deadline. */
+static void watch_handlers(const mt_worker_config_t *config, mt_worker_slot_t *slots, mt_busy_t *busy, int n)
+{
+    uint64_t now = mt_now_ms(), limit = (uint64_t)(config->opts->timeout * 1000) + 1000;
+    for (int i = 0; i < n; i++) {
+        uint64_t since = busy[i].since_ms;
+        if (slots[i].pid == 0 || slots[i].killed_by_watchdog || since == 0 || now < since || now - since <= limit)
+            continue;
+        int32_t index = busy[i].route;
+        mt_route_t *route = index >= 0 && (size_t)index < config->app->num_routes ? config->app->routes[index] : NULL;
+        mt_log_error("worker %d has run the handler for %s %s (%s) for %.1f s, past --timeout %.1f s: replacing the worker",
+                     (int)slots[i].pid, route ? mt_method_name(route->method) : "?", route ? route->pattern : "?",
+                     route ? route->where : "?", (double)(now - since) / 1000, config->opts->timeout);
+        kill(slots[i].pid, SIGKILL);
+        slots[i].killed_by_watchdog = 1;
+    }
+}
+
+int mt_master_run(const mt_worker_config_t *config)
+{
+    int n = config->opts->workers, shutting_down = 0, running = 0;
+    uint64_t shutdown_deadline = 0;
+    mt_worker_slot_t *slots = calloc((size_t)n, sizeof(*slots));
+    mt_busy_t *busy = mmap(NULL, sizeof(mt_busy_t) * (size_t)n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (slots == NULL || busy == MAP_FAILED) {
+        mt_log_error("out of memory");
+        return 1;
+    }
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGCHLD);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGINT);
+    sigprocmask(SIG_BLOCK, &blocked, NULL);
+
+    for (int i = 0; i < n; i++) {
+        if ((slots[i].pid = spawn_worker(config, busy + i, &blocked)) < 0) {
+            mt_log_error("cannot start a worker: %s", strerror(errno));
+            slots[i].pid = 0;
+            continue;
+        }
+        slots[i].started_ms = mt_now_ms();
+        running++;
+    }
+
+    for (;;) {
+        struct timespec wait = {0, WATCH_INTERVAL_MS * 1000000L};
+        siginfo_t info;
+        int signo = sigtimedwait(&blocked, &info, &wait);
+        uint64_t now = mt_now_ms();
+
+        if ((signo == SIGTERM || signo == SIGINT) && !shutting_down) {
+            mt_log_info("received %s; stopping %d worker(s) (grace %.1f s)", signo == SIGTERM ? "SIGTERM" : "SIGINT",
+                        running, config->opts->grace);
+            shutting_down = 1;
+            shutdown_deadline = now + (uint64_t)(config->opts->grace * 1000) + 1000;
+            for (int i = 0; i < n; i++)
+                if (slots[i].pid != 0)
+                    kill(slots[i].pid, SIGTERM);
+        } else if (signo == SIGTERM || signo == SIGINT) {
+            mt_log_info("second signal: stopping now");
+            shutdown_deadline = now;
+        }
+
+        /* reap every worker that ended, whatever signal woke us */
+        pid_t pid;
+        int status;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            for (int i = 0; i < n; i++) {
+                if (slots[i].pid != pid)
+                    continue;
+                running--;
+                slots[i].pid = 0;
+                if (!shutting_down) {
+                    char how[128];
+                    describe_exit(status, how, sizeof(how));
+                    mt_log_error("worker %d %s; starting a new one", (int)pid, how);
+                    int died_young = !slots[i].killed_by_watchdog && now - slots[i].started_ms < RESPAWN_BACKOFF_MS;
+                    slots[i].respawn_at_ms = died_young ? now + RESPAWN_BACKOFF_MS : now;
+                }
+                slots[i].killed_by_watchdog = 0;
+            }
+        }
+
+        if (shutting_down) {
+            if (running == 0)
+                break;
+            if (now >= shutdown_deadline) {
+                for (int i = 0; i < n; i++)
+                    if (slots[i].pid != 0)
+                        kill(slots[i].pid, SIGKILL);
+            }
+            continue;
+        }
+
+        for (int i = 0; i < n; i++) {
+            if (slots[i].pid != 0 || now < slots[i].respawn_at_ms)
+                continue;
+            if ((slots[i].pid = spawn_worker(config, busy + i, &blocked)) < 0) {
+                mt_log_error("cannot start a worker: %s", strerror(errno));
+                slots[i].pid = 0;
+                slots[i].respawn_at_ms = now + RESPAWN_BACKOFF_MS;
+                continue;
+            }
+            slots[i].started_ms = now;
+            running++;
+        }
+        watch_handlers(config, slots, busy, n);
+    }
+    mt_log_info("stopped");
+    munmap(busy, sizeof(mt_busy_t) * (size_t)n);
+    free(slots);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * The command line: `moontide COMMAND APP [options]`, parsed into one struct
+ * that the master and its workers read.
+ */
+#ifndef MT_OPTIONS_H
+#define MT_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct st_mt_options_t {
+    const char *command; /* "run" */
+    const char *app_path;
+    const char *host;
+    int port;
+    int workers;
+    const char *tls_cert;
+    const char *tls_key;
+    size_t max_body;
+    double timeout;     /* handler deadline in seconds */
+    double grace;       /* seconds in-flight requests get at shutdown */
+    const char *access_log;
+    int log_level;
+    int show_help;
+    int show_version;
+} mt_options_t;
+
+/* Returns 0, or -1 with a one-line reason in err. */
+int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_t errsize);
+void mt_options_usage(FILE *out);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * One request's trip through Lua (a "call"), and the request object handlers
+ * see. The call lives in the h2o request's pool; its dispose callback drops
+ * every Lua reference it holds, whichever way the request ends.
+ */
+#ifndef MT_REQUEST_H
+#define MT_REQUEST_H
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+#include <lua.h>
+#include "app.h"
+
+struct st_mt_handler_t;
+
+typedef struct st_mt_call_t {
+    h2o_req_t *req;
+    struct st_mt_handler_t *handler;
+    mt_app_t *app;
+    mt_route_t *route;
+    size_t num_params;
+    mt_slice_t *params;     /* raw path segments, in req->pool */
+    lua_State *co;          /* the coroutine running the handler */
+    int co_ref;             /* registry references keeping Lua objects alive */
+    int req_ref;
+    int cache_ref;          /* table of request fields already built */
+    struct st_mt_request_ud_t *ud;
+} mt_call_t;
+
+/* Creates the request object's metatable; called once per Lua state. */
+void mt_request_open(lua_State *L);
+
+/* Pushes the request object for `call` onto L. */
+void mt_request_push(lua_State *L, mt_call_t *call);
+
+/* Detaches the request object (later use raises an error) and drops the call's references. */
+void mt_request_release(mt_call_t *call);
+
+/* Percent-decodes in place (also '+' to space when `plus` is set); returns the new length. */
+size_t mt_url_decode(char *s, size_t len, int plus);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * Turning what a handler returned (or raised) into an HTTP response. Every
+ * check happens before the first byte is handed to h2o, so a response is
+ * either sent whole or replaced by a 500: never partly written.
+ */
+#ifndef MT_RESPONSE_H
+#define MT_RESPONSE_H
+
+#include "buf.h"
+#include "request.h"
+
+const char *mt_status_reason(int status);
+
+/* Sends {"detail": detail} with a fixed detail text (404, 405, 500, ...). */
+void mt_response_send_detail(h2o_req_t *req, int status, const char *detail);
+
+/*
+ * Sends the handler's results: the `nresults` values on top of co's stack are
+ * body[, status[, headers]], or one moontide.response{} table. Returns 0 when
+ * sent, or -1 with a reason in err (nothing sent).
+ */
+int mt_response_send_results(mt_call_t *call, lua_State *co, int nresults, mt_buf_t *scratch, char *err, size_t errsize);
+
+/* Sends a raised moontide.raise error (the value at `index`). Same contract. */
+int mt_response_send_http_error(mt_call_t *call, lua_State *co, int index, mt_buf_t *scratch, char *err, size_t errsize);
+
+#endif

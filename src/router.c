@@ -1,0 +1,333 @@
+/*
+ * Routing tree. Each node is one path segment: literal children are kept
+ * sorted for binary search, and at most one parameter child matches any
+ * non-empty segment. A lookup prefers literal segments and backtracks into
+ * the parameter child, so "/items/new" and "/items/{id}" coexist. A node holds
+ * one value per method; a path that matches nodes without the requested
+ * method yields "method not allowed" with the union of their methods.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "router.h"
+
+typedef struct st_mt_router_node_t mt_router_node_t;
+
+struct st_mt_router_node_t {
+    char *segment; /* literal text; NULL for the parameter child */
+    size_t segment_len;
+    mt_router_node_t **literals; /* sorted by (length, bytes) */
+    size_t num_literals;
+    mt_router_node_t *param;
+    void *values[MT_METHOD_COUNT];
+};
+
+struct st_mt_router_t {
+    mt_router_node_t root;
+};
+
+static const char *method_names[MT_METHOD_COUNT] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+
+int mt_method_parse(const char *name, size_t len)
+{
+    for (int i = 0; i < MT_METHOD_COUNT; i++)
+        if (strlen(method_names[i]) == len && memcmp(method_names[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+const char *mt_method_name(int method)
+{
+    return method >= 0 && method < MT_METHOD_COUNT ? method_names[method] : "?";
+}
+
+mt_router_t *mt_router_new(void)
+{
+    return calloc(1, sizeof(mt_router_t));
+}
+
+static void node_dispose(mt_router_node_t *node)
+{
+    for (size_t i = 0; i != node->num_literals; i++) {
+        node_dispose(node->literals[i]);
+        free(node->literals[i]);
+    }
+    free(node->literals);
+    if (node->param != NULL) {
+        node_dispose(node->param);
+        free(node->param);
+    }
+    free(node->segment);
+}
+
+void mt_router_free(mt_router_t *router)
+{
+    if (router == NULL)
+        return;
+    node_dispose(&router->root);
+    free(router);
+}
+
+static int compare_segment(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return alen < blen ? -1 : 1;
+    return memcmp(a, b, alen);
+}
+
+/* Binary search; returns the index of the match, or -(insertion point) - 1. */
+static long find_literal(const mt_router_node_t *node, const char *seg, size_t len)
+{
+    size_t lo = 0, hi = node->num_literals;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const mt_router_node_t *c = node->literals[mid];
+        int cmp = compare_segment(c->segment, c->segment_len, seg, len);
+        if (cmp == 0)
+            return (long)mid;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -(long)lo - 1;
+}
+
+static int is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * Splits a template into segments, marking which are parameters (their slice
+ * is the name between the braces). Shared by add and pattern_params so both
+ * accept exactly the same templates.
+ */
+static int parse_pattern(const char *pattern, mt_slice_t *segments, int *is_param, size_t max, const char **err)
+{
+    if (pattern[0] != '/') {
+        *err = "a route path must start with '/'";
+        return -1;
+    }
+    size_t n = 0;
+    const char *p = pattern + 1;
+    if (*p == '\0')
+        return 0;
+    for (;;) {
+        const char *end = strchr(p, '/');
+        if (end == NULL)
+            end = p + strlen(p);
+        if (end == p) {
+            *err = "a route path may not contain an empty segment";
+            return -1;
+        }
+        if (n == max) {
+            *err = "a route path has too many segments";
+            return -1;
+        }
+        if (*p == '{') {
+            if (end[-1] != '}' || end - p < 3) {
+                *err = "a path parameter must be written {name}";
+                return -1;
+            }
+            for (const char *c = p + 1; c < end - 1; c++) {
+                if (!is_name_char(*c)) {
+                    *err = "a path parameter name may hold only letters, digits and '_'";
+                    return -1;
+                }
+            }
+            segments[n] = (mt_slice_t){p + 1, (size_t)(end - p) - 2};
+            is_param[n] = 1;
+        } else {
+            for (const char *c = p; c < end; c++) {
+                if (*c == '{' || *c == '}') {
+                    *err = "a path parameter must fill a whole segment: /{name}/";
+                    return -1;
+                }
+            }
+            segments[n] = (mt_slice_t){p, (size_t)(end - p)};
+            is_param[n] = 0;
+        }
+        n++;
+        if (*end == '\0')
+            return (int)n;
+        p = end + 1;
+        if (*p == '\0') {
+            *err = "a route path may not end with '/'";
+            return -1;
+        }
+    }
+}
+
+#define MAX_SEGMENTS 128
+
+int mt_router_pattern_params(const char *pattern, mt_slice_t *names, size_t max_names, const char **err)
+{
+    mt_slice_t segments[MAX_SEGMENTS];
+    int is_param[MAX_SEGMENTS];
+    int n = parse_pattern(pattern, segments, is_param, MAX_SEGMENTS, err);
+    if (n < 0)
+        return -1;
+    size_t count = 0;
+    for (int i = 0; i < n; i++) {
+        if (!is_param[i])
+            continue;
+        for (size_t j = 0; j != count; j++) {
+            if (names[j].len == segments[i].len && memcmp(names[j].base, segments[i].base, names[j].len) == 0) {
+                *err = "a path parameter name appears twice";
+                return -1;
+            }
+        }
+        if (count == max_names) {
+            *err = "a route path has too many parameters";
+            return -1;
+        }
+        names[count++] = segments[i];
+    }
+    return (int)count;
+}
+
+static mt_router_node_t *add_literal(mt_router_node_t *node, const char *seg, size_t len)
+{
+    long at = find_literal(node, seg, len);
+    if (at >= 0)
+        return node->literals[at];
+    size_t insert = (size_t)(-at - 1);
+    mt_router_node_t **grown = realloc(node->literals, (node->num_literals + 1) * sizeof(*grown));
+    mt_router_node_t *child = calloc(1, sizeof(*child));
+    char *copy = malloc(len + 1);
+    if (grown == NULL || child == NULL || copy == NULL) {
+        free(child);
+        free(copy);
+        if (grown != NULL)
+            node->literals = grown;
+        return NULL;
+    }
+    memcpy(copy, seg, len);
+    copy[len] = '\0';
+    child->segment = copy;
+    child->segment_len = len;
+    memmove(grown + insert + 1, grown + insert, (node->num_literals - insert) * sizeof(*grown));
+    grown[insert] = child;
+    node->literals = grown;
+    node->num_literals++;
+    return child;
+}
+
+int mt_router_add(mt_router_t *router, int method, const char *pattern, void *value, const char **err)
+{
+    mt_slice_t segments[MAX_SEGMENTS], names[MT_ROUTER_MAX_PARAMS];
+    int is_param[MAX_SEGMENTS];
+    if (method < 0 || method >= MT_METHOD_COUNT) {
+        *err = "unknown HTTP method";
+        return -1;
+    }
+    if (mt_router_pattern_params(pattern, names, MT_ROUTER_MAX_PARAMS, err) < 0)
+        return -1;
+    int n = parse_pattern(pattern, segments, is_param, MAX_SEGMENTS, err);
+    mt_router_node_t *node = &router->root;
+    for (int i = 0; i < n; i++) {
+        if (is_param[i]) {
+            if (node->param == NULL && (node->param = calloc(1, sizeof(*node->param))) == NULL)
+                goto no_memory;
+            node = node->param;
+        } else if ((node = add_literal(node, segments[i].base, segments[i].len)) == NULL) {
+            goto no_memory;
+        }
+    }
+    if (node->values[method] != NULL) {
+        *err = "a route for this method and path already exists";
+        return -1;
+    }
+    node->values[method] = value;
+    return 0;
+no_memory:
+    *err = "out of memory";
+    return -1;
+}
+
+static unsigned node_methods(const mt_router_node_t *node)
+{
+    unsigned mask = 0;
+    for (int m = 0; m < MT_METHOD_COUNT; m++)
+        if (node->values[m] != NULL)
+            mask |= 1u << m;
+    if (mask & (1u << MT_METHOD_GET))
+        mask |= 1u << MT_METHOD_HEAD;
+    return mask;
+}
+
+static void *node_value(const mt_router_node_t *node, int method)
+{
+    if (node->values[method] == NULL && method == MT_METHOD_HEAD)
+        return node->values[MT_METHOD_GET];
+    return node->values[method];
+}
+
+/* Depth-first match of the segments from `p` on; returns 1 when `method` was found. */
+static int match_from(const mt_router_node_t *node, int method, const char *p, const char *end, mt_router_match_t *m)
+{
+    if (p == end) {
+        unsigned methods = node_methods(node);
+        m->allowed |= methods;
+        if (methods != 0 && (m->value = node_value(node, method)) != NULL)
+            return 1;
+        return 0;
+    }
+    /* p points at a '/' */
+    const char *seg = p + 1, *seg_end = memchr(seg, '/', (size_t)(end - seg));
+    if (seg_end == NULL)
+        seg_end = end;
+    size_t len = (size_t)(seg_end - seg);
+    if (len == 0)
+        return 0;
+    long at = find_literal(node, seg, len);
+    if (at >= 0 && match_from(node->literals[at], method, seg_end, end, m))
+        return 1;
+    if (node->param != NULL && m->num_params < MT_ROUTER_MAX_PARAMS) {
+        m->params[m->num_params++] = (mt_slice_t){seg, len};
+        if (match_from(node->param, method, seg_end, end, m))
+            return 1;
+        m->num_params--;
+    }
+    return 0;
+}
+
+int mt_router_lookup(const mt_router_t *router, int method, const char *path, size_t len, mt_router_match_t *match)
+{
+    match->value = NULL;
+    match->allowed = 0;
+    match->num_params = 0;
+    if (len == 0 || path[0] != '/')
+        return MT_ROUTE_NOT_FOUND;
+    if (len == 1) /* "/" is the root node itself */
+        len = 0;
+    if (method >= 0 && match_from(&router->root, method, path, path + len, match))
+        return MT_ROUTE_FOUND;
+    if (method < 0)
+        match_from(&router->root, MT_METHOD_GET, path, path + len, match);
+    match->num_params = 0;
+    match->value = NULL;
+    return match->allowed != 0 ? MT_ROUTE_METHOD_NOT_ALLOWED : MT_ROUTE_NOT_FOUND;
+}
+
+size_t mt_router_format_allowed(unsigned allowed, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int m = 0; m < MT_METHOD_COUNT; m++) {
+        if (!(allowed & (1u << m)))
+            continue;
+        const char *name = method_names[m];
+        size_t need = strlen(name) + (len != 0 ? 2 : 0);
+        if (len + need + 1 > size)
+            break;
+        if (len != 0) {
+            memcpy(buf + len, ", ", 2);
+            len += 2;
+        }
+        memcpy(buf + len, name, strlen(name));
+        len += strlen(name);
+        buf[len] = '\0';
+    }
+    return len;
+}

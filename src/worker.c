@@ -1,0 +1,80 @@
+/*
+ * The worker's event loop. It accepts connections on the listener it shares
+ * with its siblings, hands them to h2o (which speaks HTTP/1.1, h2c with prior
+ * knowledge, and TLS with ALPN on the same socket), and dispatches requests
+ * to the app's handler. On SIGTERM or SIGINT it stops accepting, asks h2o to
+ * wind connections down, and waits for in-flight responses up to the grace
+ * period.
+ */
+#include <signal.h>
+#include "access_log.h"
+#include "log.h"
+#include "worker.h"
+
+static volatile sig_atomic_t stop_requested;
+static h2o_accept_ctx_t accept_ctx;
+
+static void on_stop_signal(int signo)
+{
+    (void)signo;
+    stop_requested = 1;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err != NULL)
+        return;
+    /* one connection per wake-up leaves the next to a sibling that is idle */
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock != NULL)
+        h2o_accept(&accept_ctx, sock);
+}
+
+static int has_connections(h2o_context_t *ctx)
+{
+    return !h2o_linklist_is_empty(&ctx->http1._conns) || !h2o_linklist_is_empty(&ctx->http2._conns);
+}
+
+int mt_worker_run(const mt_worker_config_t *config)
+{
+    static h2o_globalconf_t globalconf;
+    static h2o_context_t ctx;
+    const mt_options_t *opts = config->opts;
+
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    h2o_config_init(&globalconf);
+    globalconf.server_name = h2o_iovec_init(H2O_STRLIT("moontide"));
+    globalconf.max_request_entity_size = opts->max_body;
+    h2o_hostconf_t *hostconf = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    mt_handler_register(pathconf, config->app, config->busy);
+    if (config->access_log_fd >= 0)
+        mt_access_log_register(pathconf, config->access_log_fd);
+
+    h2o_evloop_t *loop = h2o_evloop_create();
+    h2o_context_init(&ctx, loop, &globalconf);
+    accept_ctx = (h2o_accept_ctx_t){.ctx = &ctx, .hosts = globalconf.hosts, .ssl_ctx = config->ssl_ctx};
+    h2o_socket_t *listener = h2o_evloop_socket_create(loop, config->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    h2o_socket_read_start(listener, on_accept);
+
+    /* a signal interrupts the wait; the bound only covers one arriving just before it */
+    while (!stop_requested)
+        h2o_evloop_run(loop, 1000);
+
+    h2o_socket_read_stop(listener);
+    h2o_socket_close(listener);
+    h2o_context_request_shutdown(&ctx);
+    /* h2o 2.2.5 has no shutdown hook for HTTP/1: let idle keep-alive connections time out now */
+    ctx.http1.req_timeout.timeout = 100;
+    uint64_t deadline = mt_now_ms() + (uint64_t)(opts->grace * 1000);
+    while (has_connections(&ctx) && mt_now_ms() < deadline)
+        h2o_evloop_run(loop, 100);
+    if (has_connections(&ctx))
+        mt_log_warn("grace period over; closing connections still open");
+    return 0;
+}
