@@ -44,7 +44,7 @@ local function add_route(self, fname, methods, path, opts, fn)
   if getmetatable(self) ~= App then
     error(fname .. ": call it with ':' on an app (app:" .. fname .. "(...))", 3)
   end
-  if fn == nil and type(opts) == "function" then
+  if fn == nil and type(opts) ~= "table" then -- app:get(path, fn)
     opts, fn = nil, opts
   end
   if type(path) ~= "string" then

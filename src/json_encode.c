@@ -117,7 +117,7 @@ static int encode_number(encoder_t *e, lua_Number n)
         e->err = "cannot encode a non-finite number (inf or nan) as JSON";
         return -1;
     }
-    if (n == floor(n) && fabs(n) < 9007199254740992.0) { /* 2^53: exact as an integer */
+    if (n == floor(n) && fabs(n) < 9223372036854775808.0) { /* 2^63: an integral double prints exactly */
         len = snprintf(text, sizeof(text), "%lld", (long long)n);
     } else {
         /* the shortest form that reads back as the same double */

@@ -1,0 +1,3 @@
+local moontide = require "moontide"
+local nope = require "no.such.module"
+return moontide.app {}

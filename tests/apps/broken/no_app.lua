@@ -1,0 +1,3 @@
+local moontide = require "moontide"
+local app = moontide.app {}
+app:get("/x", function() return {} end)

@@ -1,0 +1,6 @@
+local moontide = require "moontide"
+local app = moontide.app {}
+app:get("/x", function()
+  return {
+end)
+return app

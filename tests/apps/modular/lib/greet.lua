@@ -1,0 +1,1 @@
+return function(name) return "Hi, " .. name end

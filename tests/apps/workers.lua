@@ -1,0 +1,23 @@
+-- For the process model: which worker answered, a slow handler, a runaway one.
+local moontide = require "moontide"
+local ffi = require "ffi"
+ffi.cdef "int getpid(void);"
+local app = moontide.app { title = "workers" }
+
+app:get("/pid", function() return { pid = ffi.C.getpid() } end)
+
+-- Holds the CPU for ?ms= milliseconds (default 500), then answers.
+app:get("/busy", function(req)
+  local ms = tonumber(req.query.ms) or 500
+  local deadline = os.clock() + ms / 1000
+  while os.clock() < deadline do end
+  return { done = true }
+end)
+
+-- Never returns: a JIT-compiled loop that no hook can interrupt.
+app:get("/runaway", function()
+  local x = 0
+  while true do x = x + 1 end
+end)
+
+return app

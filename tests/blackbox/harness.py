@@ -1,0 +1,132 @@
+"""Starting the real moontide binary for black-box tests.
+
+Server(app, *args) starts `moontide run APP --port P` on a free loopback port
+and waits (polling, with a deadline) until it accepts connections. It keeps
+the server's stderr/stdout in files the test can read; stop() sends SIGTERM
+and returns the exit code.
+"""
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("MOONTIDE_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "moontide"))
+APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apps")
+
+
+def app_path(name):
+    return os.path.join(APPS, name)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def run_cli(*args, timeout=10):
+    """Runs moontide to completion; returns (exit code, stdout, stderr)."""
+    proc = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+class Server:
+    def __init__(self, app, *args, workers=1, port=None, scheme="http"):
+        self.port = port or free_port()
+        self.scheme = scheme
+        self.dir = tempfile.mkdtemp(prefix="moontide-test-")
+        self.stderr_path = os.path.join(self.dir, "stderr")
+        self.stdout_path = os.path.join(self.dir, "stdout")
+        cmd = [BIN, "run", app if os.path.isabs(app) else app_path(app), "--port", str(self.port),
+               "--workers", str(workers), *args]
+        self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"),
+                                     stdin=subprocess.DEVNULL)
+        try:
+            wait_until(self._accepting, what=f"moontide to listen on port {self.port}")
+        except AssertionError:
+            self.kill()
+            raise AssertionError(f"server did not start: {self.stderr()}")
+
+    def _accepting(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"server exited with {self.proc.returncode}: {self.stderr()}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    @property
+    def url(self):
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def stderr(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def stdout(self):
+        with open(self.stdout_path, errors="replace") as f:
+            return f.read()
+
+    def worker_pids(self):
+        """The master's child processes, from /proc."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    if int(fields[1]) == self.proc.pid:
+                        pids.append(int(entry))
+                except (OSError, IndexError):
+                    pass
+        return sorted(pids)
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        """One HTTP/1.1 request on a new connection; returns (status, headers dict, body bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            res = conn.getresponse()
+            return res.status, {k.lower(): v for k, v in res.getheaders()}, res.read()
+        finally:
+            conn.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("server did not stop after SIGTERM")
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+
+def curl(*args, timeout=10):
+    """Runs curl; returns (exit code, stdout bytes, stderr text)."""
+    proc = subprocess.run(["curl", "-sS", "--max-time", str(timeout), *args], capture_output=True, timeout=timeout + 5)
+    return proc.returncode, proc.stdout, proc.stderr.decode(errors="replace")

@@ -1,0 +1,86 @@
+"""Runs every moontide test and prints one closing line: "N passed, N failed".
+
+    /usr/bin/python3 tests/runner.py BUILD_DIR [NAME ...]
+
+C unit tests (BUILD_DIR/tests/test_*) speak TAP: each "ok"/"not ok" line
+counts. Black-box tests are the unittest modules tests/blackbox/test_*.py;
+each test method counts. NAMEs restrict the run to tests whose file name
+contains one of them (e.g. `tests/run routing json`).
+"""
+import glob
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def wanted(path, names):
+    return not names or any(n in os.path.basename(path) for n in names)
+
+
+def run_unit(build_dir, names):
+    passed = failed = 0
+    for exe in sorted(glob.glob(os.path.join(build_dir, "tests", "test_*"))):
+        if not os.path.isfile(exe) or not os.access(exe, os.X_OK) or not wanted(exe, names):
+            continue
+        proc = subprocess.run([exe], capture_output=True, text=True, timeout=120)
+        name = os.path.basename(exe)
+        counted = 0
+        for line in proc.stdout.splitlines():
+            if line.startswith("ok "):
+                passed += 1
+                counted += 1
+            elif line.startswith("not ok "):
+                failed += 1
+                counted += 1
+                print(f"FAIL unit/{name}: {line}")
+        if proc.returncode != 0 and counted == 0 or proc.returncode < 0:
+            failed += 1
+            print(f"FAIL unit/{name}: exited with {proc.returncode}\n{proc.stderr[-2000:]}")
+        print(f"unit/{name}: {counted} checks")
+    return passed, failed
+
+
+class CountingResult(unittest.TextTestResult):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.passed = 0
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed += 1
+
+
+def run_blackbox(build_dir, names):
+    os.environ["MOONTIDE_BIN"] = os.path.abspath(os.path.join(build_dir, "moontide"))
+    sys.path.insert(0, os.path.join(HERE, "blackbox"))
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for path in sorted(glob.glob(os.path.join(HERE, "blackbox", "test_*.py"))):
+        if wanted(path, names):
+            suite.addTests(loader.discover(os.path.dirname(path), pattern=os.path.basename(path)))
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=CountingResult)
+    result = runner.run(suite)
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    return result.passed, failed, len(result.skipped)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    build_dir, names = sys.argv[1], sys.argv[2:]
+    started = time.monotonic()
+    unit_passed, unit_failed = run_unit(build_dir, names)
+    bb_passed, bb_failed, skipped = run_blackbox(build_dir, names)
+    passed, failed = unit_passed + bb_passed, unit_failed + bb_failed
+    print(f"\nunit: {unit_passed} passed, {unit_failed} failed; black-box: {bb_passed} passed, {bb_failed} failed "
+          f"({time.monotonic() - started:.0f} s)")
+    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    sys.exit(1 if failed or passed == 0 else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+/* Unit tests for src/json_encode.c and src/json_decode.c, through a real Lua state. */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <string.h>
+#include "json.h"
+#include "tap.h"
+
+static lua_State *L;
+
+/* Encodes the value of a Lua expression; returns the JSON or "ERROR: message". */
+static const char *encode(const char *expr)
+{
+    static mt_buf_t buf;
+    static char result[1024];
+    char chunk[512];
+    snprintf(chunk, sizeof(chunk), "local array = ... return %s", expr);
+    if (luaL_loadstring(L, chunk) != 0) {
+        snprintf(result, sizeof(result), "LUA: %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return result;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+    lua_call(L, 1, 1);
+    const char *err;
+    buf.len = 0;
+    int top = lua_gettop(L);
+    if (mt_json_encode(L, -1, &buf, &err) != 0)
+        snprintf(result, sizeof(result), "ERROR: %s", err);
+    else
+        snprintf(result, sizeof(result), "%.*s", (int)buf.len, buf.data);
+    ok(lua_gettop(L) == top, "the stack is balanced after encoding %s", expr);
+    lua_settop(L, 0);
+    return result;
+}
+
+static void expect(const char *expr, const char *want)
+{
+    const char *got = encode(expr);
+    ok(strcmp(got, want) == 0, "%s encodes as %s (got %s)", expr, want, got);
+}
+
+static void expect_error(const char *expr, const char *fragment)
+{
+    const char *got = encode(expr);
+    ok(strncmp(got, "ERROR: ", 7) == 0 && strstr(got, fragment) != NULL, "%s is refused with '%s' (got %s)", expr, fragment,
+       got);
+}
+
+static void test_encode(void)
+{
+    expect("nil", "null");
+    expect("true", "true");
+    expect("42", "42");
+    expect("-7", "-7");
+    expect("3.0", "3");
+    expect("0.1", "0.1");
+    expect("1/3", "0.3333333333333333");
+    expect("2^53", "9007199254740992");
+    expect("-2^60", "-1152921504606846976");
+    expect("1e300", "1e+300");
+    expect("2^63", "9.223372036854776e+18");
+    expect("'a\"b\\\\c\\n\\t\\1'", "\"a\\\"b\\\\c\\n\\t\\u0001\"");
+    expect("'caf\\195\\169'", "\"caf\xc3\xa9\"");
+    expect("'bad\\255x'", "\"bad\\ufffdx\"");
+    expect("'\\237\\160\\128'", "\"\\ufffd\\ufffd\\ufffd\""); /* an encoded surrogate is not UTF-8 */
+    expect("{}", "{}");
+    expect("{1, 2, 3}", "[1,2,3]");
+    expect("{[1]='a', [2]='b'}", "[\"a\",\"b\"]");
+    expect("{[2]='b'}", "{\"2\":\"b\"}");
+    expect("{1, nil, 3}", "{\"1\":1,\"3\":3}");
+    expect("setmetatable({}, array)", "[]");
+    expect("setmetatable({1, 2}, array)", "[1,2]");
+    expect("{a = {b = {c = {}}}}", "{\"a\":{\"b\":{\"c\":{}}}}");
+    expect("{x = nil}", "{}");
+    expect("{[1.5] = true}", "{\"1.5\":true}");
+    expect_error("1/0", "non-finite");
+    expect_error("0/0", "non-finite");
+    expect_error("{f = print}", "function");
+    expect_error("(function() local t = {} t.self = t return t end)()", "cycle");
+    expect_error("(function() local t = {} local u = {t} t[1] = u return {t} end)()", "cycle");
+    expect_error("{[true] = 1}", "key");
+    expect_error("coroutine.create(print)", "thread");
+    expect("(function() local t = {} return {t, t} end)()", "[{},{}]"); /* shared, not a cycle */
+    expect_error("(function() local t = {} for i = 1, 1100 do t = {t} end return t end)()", "deeply");
+}
+
+static void expect_decode(const char *json, const char *reencoded)
+{
+    mt_json_error_t err;
+    mt_buf_t buf = {0};
+    const char *encode_err;
+    int same = mt_json_decode(L, json, strlen(json), &err) == 0 && mt_json_encode(L, -1, &buf, &encode_err) == 0 &&
+               buf.len == strlen(reencoded) && memcmp(buf.data, reencoded, buf.len) == 0;
+    ok(same, "%s decodes and encodes back as %s (got %.*s)", json, reencoded, (int)buf.len, buf.data ? buf.data : "");
+    mt_buf_free(&buf);
+    lua_settop(L, 0);
+}
+
+static void expect_invalid(const char *json, size_t offset)
+{
+    mt_json_error_t err = {0, NULL};
+    int rc = mt_json_decode(L, json, strlen(json), &err);
+    ok(rc != 0 && err.offset == offset && err.reason != NULL && lua_gettop(L) == 0,
+       "'%s' is invalid at byte %zu (got %zu: %s)", json, offset, err.offset, err.reason ? err.reason : "");
+    lua_settop(L, 0);
+}
+
+static void test_decode(void)
+{
+    expect_decode("{\"a\":1}", "{\"a\":1}");
+    expect_decode("[]", "[]");
+    expect_decode("{\"a\":[]}", "{\"a\":[]}");
+    expect_decode("[1,null,3]", "[1,null,3]");
+    expect_decode("{\"a\":null}", "{}");
+    expect_decode("  \"x\"  \t", "\"x\"");
+    expect_decode("12.5", "12.5");
+    expect_decode("{\"s\":\"\\u00e9\\n\"}", "{\"s\":\"\xc3\xa9\\n\"}");
+    expect_invalid("", 0);
+    expect_invalid("{\"a\":1} x", 8);
+    expect_invalid("{\"a\":", 4);
+    expect_invalid("{'a':1}", 2);
+    expect_invalid("[1,]", 3);
+
+    /* nesting: cJSON refuses past its limit without recursing the C stack away */
+    static char deep[200001];
+    memset(deep, '[', 100000);
+    memset(deep + 100000, ']', 100000);
+    mt_json_error_t err;
+    ok(mt_json_decode(L, deep, 200000, &err) != 0 && lua_gettop(L) == 0, "100000 nested arrays are refused");
+    lua_settop(L, 0);
+}
+
+int main(void)
+{
+    L = luaL_newstate();
+    luaL_openlibs(L);
+    mt_json_init(L);
+    test_encode();
+    test_decode();
+    lua_close(L);
+    return tap_done();
+}
