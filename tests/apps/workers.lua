@@ -11,7 +11,7 @@ app:get("/busy", function(req)
   local ms = tonumber(req.query.ms) or 500
   local deadline = os.clock() + ms / 1000
   while os.clock() < deadline do end
-  return { done = true }
+  return { done = true, pid = ffi.C.getpid() }
 end)
 
 -- Never returns: a JIT-compiled loop that no hook can interrupt.
