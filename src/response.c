@@ -169,13 +169,18 @@ static int collect_headers(h2o_req_t *req, lua_State *L, int index, h2o_headers_
     return 0;
 }
 
+typedef enum {
+    BODY_RETURNED, /* returned by a handler: nil is JSON null */
+    BODY_RAW,      /* from moontide.response{}: nil is an empty body */
+    BODY_DETAIL,   /* from moontide.raise: sent as {"detail": value} */
+} body_kind_t;
+
 /*
- * The shared tail: body value at `body` (or absent when body == 0), status,
- * headers table at `headers` (0 for none). `wrap_detail` encodes the body as
- * {"detail": body}. `raw` marks moontide.response{}, whose nil body is empty.
+ * The shared tail: the body value at `body`, the status, the headers table at
+ * `headers` (0 for none).
  */
-static int send_lua(mt_call_t *call, lua_State *L, int body, int status, int headers, int wrap_detail, int raw,
-                    mt_buf_t *scratch, char *err, size_t errsize)
+static int send_lua(mt_call_t *call, lua_State *L, int body, int status, int headers, body_kind_t kind, mt_buf_t *scratch,
+                    char *err, size_t errsize)
 {
     h2o_req_t *req = call->req;
     size_t headers_before = req->res.headers.size; /* rolled back to on failure */
@@ -185,14 +190,14 @@ static int send_lua(mt_call_t *call, lua_State *L, int body, int status, int hea
         goto fail;
 
     scratch->len = 0;
-    int type = body != 0 ? lua_type(L, body) : LUA_TNIL;
+    int type = lua_type(L, body);
     int bodiless = status == 204 || status == 304 || status < 200;
-    if (wrap_detail) {
+    if (kind == BODY_DETAIL) {
         if (mt_buf_append(scratch, "{\"detail\":", 10) != 0 || mt_json_encode(L, body, scratch, &json_err) != 0 ||
             mt_buf_append(scratch, "}", 1) != 0)
             goto json_error;
         content_type = content_type_json;
-    } else if (bodiless || (type == LUA_TNIL && raw)) {
+    } else if (bodiless || (type == LUA_TNIL && kind == BODY_RAW)) {
         /* no body */
     } else if (type == LUA_TSTRING) {
         size_t len;
@@ -231,33 +236,34 @@ static int read_status(lua_State *L, int index, int fallback, char *err, size_t 
     return (int)n;
 }
 
+/* Sends a moontide.response{} or moontide.raise table: its body (or detail), status and headers fields. */
+static int send_fields(mt_call_t *call, lua_State *co, int index, body_kind_t kind, mt_buf_t *scratch, char *err,
+                       size_t errsize)
+{
+    lua_getfield(co, index, kind == BODY_DETAIL ? "detail" : "body");
+    lua_getfield(co, index, "status");
+    lua_getfield(co, index, "headers");
+    int top = lua_gettop(co);
+    int status = read_status(co, top - 1, kind == BODY_DETAIL ? 500 : 200, err, errsize);
+    return status < 0 ? -1 : send_lua(call, co, top - 2, status, top, kind, scratch, err, errsize);
+}
+
 int mt_response_send_results(mt_call_t *call, lua_State *co, int nresults, mt_buf_t *scratch, char *err, size_t errsize)
 {
-    int base = lua_gettop(co) - nresults + 1;
     if (nresults == 0) {
         lua_pushnil(co);
         nresults = 1;
     }
-    if (nresults >= 1 && mt_lua_has_mt(co, base, MT_RESPONSE_MT)) {
-        lua_getfield(co, base, "body");
-        lua_getfield(co, base, "status");
-        lua_getfield(co, base, "headers");
-        int top = lua_gettop(co);
-        int status = read_status(co, top - 1, 200, err, errsize);
-        return status < 0 ? -1 : send_lua(call, co, top - 2, status, top, 0, 1, scratch, err, errsize);
-    }
+    int base = lua_gettop(co) - nresults + 1;
+    if (mt_lua_has_mt(co, base, MT_RESPONSE_MT))
+        return send_fields(call, co, base, BODY_RAW, scratch, err, errsize);
     int status = nresults >= 2 ? read_status(co, base + 1, 200, err, errsize) : 200;
     if (status < 0)
         return -1;
-    return send_lua(call, co, base, status, nresults >= 3 ? base + 2 : 0, 0, 0, scratch, err, errsize);
+    return send_lua(call, co, base, status, nresults >= 3 ? base + 2 : 0, BODY_RETURNED, scratch, err, errsize);
 }
 
 int mt_response_send_http_error(mt_call_t *call, lua_State *co, int index, mt_buf_t *scratch, char *err, size_t errsize)
 {
-    lua_getfield(co, index, "detail");
-    lua_getfield(co, index, "status");
-    lua_getfield(co, index, "headers");
-    int top = lua_gettop(co);
-    int status = read_status(co, top - 1, 500, err, errsize);
-    return status < 0 ? -1 : send_lua(call, co, top - 2, status, top, 1, 0, scratch, err, errsize);
+    return send_fields(call, co, index, BODY_DETAIL, scratch, err, errsize);
 }

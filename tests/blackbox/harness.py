@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 BIN = os.environ.get("MOONTIDE_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "moontide"))
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apps")
@@ -130,3 +131,18 @@ def curl(*args, timeout=10):
     """Runs curl; returns (exit code, stdout bytes, stderr text)."""
     proc = subprocess.run(["curl", "-sS", "--max-time", str(timeout), *args], capture_output=True, timeout=timeout + 5)
     return proc.returncode, proc.stdout, proc.stderr.decode(errors="replace")
+
+
+class ServerTestCase(unittest.TestCase):
+    """A test class sharing one server: set `app` (and `args`) on the subclass."""
+    app = None
+    args = ()
+    scheme = "http"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(cls.app, *cls.args, scheme=cls.scheme)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.kill()

@@ -3,17 +3,11 @@ and decoding in C, raise and raw responses."""
 import json
 import unittest
 
-from harness import Server
+from harness import Server, ServerTestCase
 
 
-class Handlers(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server("handlers.lua")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.kill()
+class Handlers(ServerTestCase):
+    app = "handlers.lua"
 
     def call(self, method, path, body=None, headers=None):
         return self.server.request(method, path, body=body, headers=headers)

@@ -8,17 +8,11 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import Server, curl
+from harness import Server, ServerTestCase, curl
 
 
-class Cleartext(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server("handlers.lua")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.kill()
+class Cleartext(ServerTestCase):
+    app = "handlers.lua"
 
     def test_http1_keep_alive_reuses_one_connection(self):
         url = self.server.url + "/items/1"

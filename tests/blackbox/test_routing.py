@@ -4,17 +4,11 @@ import os
 import tempfile
 import unittest
 
-from harness import Server
+from harness import Server, ServerTestCase
 
 
-class Routing(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server("handlers.lua")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.kill()
+class Routing(ServerTestCase):
+    app = "handlers.lua"
 
     def get_json(self, method, path):
         status, headers, body = self.server.request(method, path)
