@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "log.h"
@@ -34,11 +35,14 @@ typedef struct st_mt_worker_slot_t {
 static pid_t spawn_worker(const mt_worker_config_t *config, mt_busy_t *busy, const sigset_t *blocked)
 {
     busy->since_ms = 0;
-    pid_t pid = fork();
+    pid_t master = getpid(), pid = fork();
     if (pid != 0)
         return pid;
-    /* the worker */
+    /* the worker: it must not outlive a master that was killed without a chance to stop it */
     mt_log_set_role("worker");
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != master)
+        _exit(0);
     sigprocmask(SIG_UNBLOCK, blocked, NULL);
     mt_worker_config_t mine = *config;
     mine.busy = busy;

@@ -116,15 +116,23 @@ class Server:
             raise AssertionError("server did not stop after SIGTERM")
 
     def kill(self):
+        """SIGKILL to the master alone (its workers follow it by themselves)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+    def close(self):
+        """Stops the server, gracefully if it will."""
+        try:
+            self.stop(timeout=5)
+        except AssertionError:
+            pass
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.kill()
+        self.close()
 
 
 def curl(*args, timeout=10):
@@ -145,4 +153,4 @@ class ServerTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.kill()
+        cls.server.close()

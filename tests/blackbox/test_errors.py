@@ -16,7 +16,7 @@ class Errors(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.kill()
+        cls.server.close()
 
     def assert_internal_error(self, path, log_fragment):
         status, headers, body = self.server.request("GET", path)

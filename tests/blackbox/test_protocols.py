@@ -53,7 +53,7 @@ class Https(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.kill()
+        cls.server.close()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def fetch(self, *flags):

@@ -11,6 +11,14 @@ import unittest
 from harness import Server, wait_until
 
 
+def proc_state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
 class Workers(unittest.TestCase):
     def test_workers_are_processes_that_all_serve(self):
         with Server("workers.lua", workers=2) as server:
@@ -55,10 +63,11 @@ class Workers(unittest.TestCase):
             started = time.monotonic()
             t = threading.Thread(target=runaway)
             t.start()
-            # While one worker spins, the other keeps answering.
-            wait_until(lambda: "has run the handler" in server.stderr() or
-                       server.request("GET", "/pid", timeout=5)[0] != 200, timeout=8, interval=0.1,
-                       what="the watchdog")
+            # Once one worker spins (state R), new connections can only go to the other, which keeps answering.
+            wait_until(lambda: any(proc_state(pid) == "R" for pid in old), what="a worker running the loop")
+            for _ in range(5):
+                self.assertEqual(server.request("GET", "/pid", timeout=5)[0], 200)
+            wait_until(lambda: "has run the handler" in server.stderr(), timeout=8, what="the watchdog")
             t.join(10)
             elapsed = time.monotonic() - started
             self.assertIn("error", outcome, "the runaway request cannot get a response")
@@ -67,6 +76,14 @@ class Workers(unittest.TestCase):
                                               r"past --timeout 1\.0 s: replacing the worker")
             wait_until(lambda: len(server.worker_pids()) == 2 and server.worker_pids() != old, what="the replacement")
             self.assertEqual(server.request("GET", "/pid")[0], 200)
+
+
+class MasterDeath(unittest.TestCase):
+    def test_workers_do_not_outlive_a_killed_master(self):
+        server = Server("workers.lua", workers=2)
+        pids = wait_until(lambda: len(server.worker_pids()) == 2 and server.worker_pids(), what="2 workers")
+        server.kill()  # SIGKILL: the master gets no chance to stop its workers
+        wait_until(lambda: all(proc_state(pid) in (None, "Z") for pid in pids), what="the orphaned workers to exit")
 
 
 class Shutdown(unittest.TestCase):
