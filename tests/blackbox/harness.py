@@ -47,6 +47,7 @@ def run_cli(*args, timeout=10):
 class Server:
     def __init__(self, app, *args, workers=1, port=None, scheme="http"):
         self.port = port or free_port()
+        self.host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
         self.scheme = scheme
         self.dir = tempfile.mkdtemp(prefix="moontide-test-")
         self.stderr_path = os.path.join(self.dir, "stderr")
@@ -65,7 +66,7 @@ class Server:
         if self.proc.poll() is not None:
             raise AssertionError(f"server exited with {self.proc.returncode}: {self.stderr()}")
         try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            socket.create_connection((self.host, self.port), timeout=0.2).close()
             return True
         except OSError:
             return False

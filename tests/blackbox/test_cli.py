@@ -60,6 +60,21 @@ class CommandLine(unittest.TestCase):
                            "/nonexistent.key", "--port", str(free_port())], r"--tls-cert /nonexistent.pem")
 
 
+class Listening(unittest.TestCase):
+    def test_ipv6_host_and_quiet_log_level(self):
+        import subprocess
+        with Server("handlers.lua", "--host", "::1", "--log-level", "error") as server:
+            out = subprocess.run(["curl", "-sS", f"http://[::1]:{server.port}/items/6"], capture_output=True, timeout=10)
+            self.assertEqual(out.stdout, b'{"id":"6"}')
+            self.assertEqual(server.stop(), 0)
+            self.assertEqual(server.stderr(), "", "--log-level error keeps info lines out")
+
+    def test_startup_line_names_the_address(self):
+        with Server("handlers.lua") as server:
+            self.assertRegex(server.stderr(), rf"info: serving .*handlers\.lua on http://127\.0\.0\.1:{server.port} "
+                                              r"with 1 worker\(s\)")
+
+
 class LoadErrors(unittest.TestCase):
     """An app that fails to load names FILE:LINE; nothing starts listening."""
 
