@@ -22,22 +22,35 @@ static int fail(const char *reason)
 static int run(const mt_options_t *opts)
 {
     char err[1024];
-    mt_worker_config_t config = {.opts = opts, .access_log_fd = -1};
+    int status = 1;
+    mt_worker_config_t config = {.opts = opts, .listen_fd = -1, .access_log_fd = -1};
 
     if ((config.app = mt_app_load(opts->app_path, err, sizeof(err))) == NULL)
-        return fail(err);
+        goto fail;
     if (opts->tls_cert != NULL && (config.ssl_ctx = mt_listener_tls(opts->tls_cert, opts->tls_key, err, sizeof(err))) == NULL)
-        return fail(err);
+        goto fail;
     if (opts->access_log != NULL && (config.access_log_fd = mt_access_log_open(opts->access_log, err, sizeof(err))) < 0)
-        return fail(err);
+        goto fail;
     if ((config.listen_fd = mt_listener_open(opts->host, opts->port, err, sizeof(err))) < 0)
-        return fail(err);
+        goto fail;
 
     int port = mt_listener_port(config.listen_fd);
     int ipv6 = strchr(opts->host, ':') != NULL;
     mt_log_info("serving %s on %s://%s%s%s:%d with %d worker(s)", config.app->path, config.ssl_ctx ? "https" : "http",
                 ipv6 ? "[" : "", opts->host, ipv6 ? "]" : "", port, opts->workers);
-    return mt_master_run(&config);
+    status = mt_master_run(&config);
+    goto cleanup;
+
+fail:
+    fprintf(stderr, "moontide: error: %s\n", err);
+cleanup:
+    if (config.listen_fd >= 0)
+        close(config.listen_fd);
+    if (config.access_log_fd > STDERR_FILENO)
+        close(config.access_log_fd);
+    SSL_CTX_free(config.ssl_ctx);
+    mt_app_free(config.app);
+    return status;
 }
 
 int main(int argc, char **argv)
