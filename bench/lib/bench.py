@@ -19,6 +19,7 @@ Configured by environment variables (bench/run sets them):
 """
 import json
 import os
+import resource
 import signal
 import sys
 import time
@@ -31,6 +32,19 @@ import servers as srv
 
 def env_int(name, default):
     return int(os.environ.get(name) or default)
+
+
+def machine_busy_seconds():
+    """CPU time all cores spent busy since boot (from /proc/stat), in seconds."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def define_points(workloads, h2c_conns, h2c_streams):
@@ -133,6 +147,7 @@ def main():
 
                     def on_start():
                         mark["t"], mark["cpu"] = time.time(), s.cpu_seconds()
+                        mark["busy"], mark["client"] = machine_busy_seconds(), children_cpu_seconds()
                     try:
                         if p["kind"] == "wrk":
                             url = f"http://127.0.0.1:{s.port}{p['path']}"
@@ -145,8 +160,16 @@ def main():
                     except Exception as e:  # a failed or hung load run: note it, go on
                         note(f"{s.name} {p['id']}: load run failed: {e}")
                         continue
-                    fig["cpu"] = (s.cpu_seconds() - mark["cpu"]) / (time.time() - mark["t"])
+                    # server CPU, and CPU used by anything else than the server and the
+                    # load generator (another job on the machine disturbs the figures)
+                    elapsed = time.time() - mark["t"]
+                    fig["cpu"] = (s.cpu_seconds() - mark["cpu"]) / elapsed
+                    client = (children_cpu_seconds() - mark["client"]) / elapsed
+                    fig["other_cpu"] = max(0.0, (machine_busy_seconds() - mark["busy"]) / elapsed - fig["cpu"] - client)
                     fig["peak_kb"] = s.peak_rss_kb()
+                    if fig["other_cpu"] > 0.15:
+                        note(f"{s.name} {p['id']} run {rep + 1}: other processes used {fig['other_cpu']:.0%} "
+                             "of a core meanwhile: figures disturbed")
                     if fig["rps"] is None:
                         note(f"{s.name} {p['id']}: no figures in the load generator's output")
                         continue
@@ -159,7 +182,7 @@ def main():
                     lat = (f"p50 {report.fmt_ms(fig['p50_ms'])} p99 {report.fmt_ms(fig['p99_ms'])}"
                            if p["kind"] == "wrk" else f"mean {report.fmt_ms(fig['mean_ms'])}")
                     print(f"  {p['id']:<12} {fig['rps']:>12,.0f} req/s  {lat}  non-2xx {fig['non2xx']}"
-                          f"  errors {fig['errors']}  cpu {fig['cpu']:.0%}  peak {report.fmt_mb(fig['peak_kb'])}", flush=True)
+                          f"  errors {fig['errors']}  cpu {fig['cpu']:.0%}  other {fig['other_cpu']:.0%}  peak {report.fmt_mb(fig['peak_kb'])}", flush=True)
                     if s.proc.poll() is not None:
                         note(f"{s.name}: exited during {p['id']} (see bench/out/{s.name}.log)")
                         break
@@ -172,7 +195,8 @@ def main():
     cmd_lines += [commands[p["id"]] for p in points if p["id"] in commands]
     report.write(results_path, cfg, points, names, results, notes, cmd_lines, server_info)
     with open(os.path.join(srv.OUT, f"results-{stamp}.json"), "w") as f:
-        json.dump({"config": cfg, "points": points, "results": results, "notes": notes}, f, indent=1)
+        json.dump({"config": cfg, "servers": names, "points": points, "results": results, "notes": notes,
+                   "commands": cmd_lines, "server_info": server_info}, f, indent=1)
     print(f"bench: done in {time.time() - started:.0f} s; wrote {os.path.relpath(results_path)}, "
           f"raw output in {os.path.relpath(raw_dir)}", flush=True)
 

@@ -32,6 +32,10 @@ def fmt_mb(kb):
     return "—" if not kb else f"{kb / 1024:.1f} MB"
 
 
+def fmt_pct(v):
+    return "—" if v is None else f"{v:.0%}"
+
+
 def fmt_ratio(a, b):
     return "—" if not a or not b else f"{a / b:.2f}"
 
@@ -72,41 +76,41 @@ def versions(bench):
         ("fastify", fastify),
         ("python (FastAPI peer)", sh("/usr/bin/python3 --version")),
         ("FastAPI stack", py),
-        ("moontide", sh(f"git -C {os.path.dirname(bench)} log -1 --format='%h %cs' 2>/dev/null || echo '?'")),
+        ("moontide (working tree)", sh(f"git -C {os.path.dirname(bench)} describe --always --dirty 2>/dev/null || echo '?'")),
     ]
 
 
 def point_table(point, servers, data):
-    """Markdown lines for one point. data[server] = {runs: [...], idle: [...], skip: str}."""
+    """Markdown lines for one point. data[server] = {runs: [...], idle: [...]}.
+    The ratio columns appear only when moontide has figures for the point."""
     h2 = point["kind"] == "h2load"
-    lat_head = "mean latency" if h2 else "p50 | p99"
-    lines = [f"| server | req/s | runs (req/s) | {lat_head} | non-2xx | socket errors | server CPU | idle RSS | "
-             "peak RSS | moontide/peer req/s | moontide/peer peak RSS |",
-             "| --- | ---: | --- | " + ("---: | " if h2 else "---: | ---: | ") + "---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     mt = data.get("moontide", {})
     mt_rps = median([r["rps"] for r in mt.get("runs", [])])
     mt_peak = median([r["peak_kb"] for r in mt.get("runs", [])])
+    head = ["server", "req/s", "runs (req/s)"] + (["mean latency"] if h2 else ["p50", "p99"]) + \
+        ["non-2xx", "socket errors", "server CPU", "other CPU", "idle RSS", "peak RSS"]
+    if mt_rps:
+        head += ["moontide/peer req/s", "moontide/peer peak RSS"]
+    lines = ["| " + " | ".join(head) + " |",
+             "| --- | ---: | --- | " + " | ".join(["---:"] * (len(head) - 3)) + " |"]
     for name in servers:
         d = data.get(name, {})
         runs = d.get("runs", [])
         if not runs:
-            cells = ["n/a"] + ["—"] * (9 if h2 else 10)
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append(f"| {name} | n/a | " + " | ".join(["—"] * (len(head) - 2)) + " |")
             continue
         rps = median([r["rps"] for r in runs])
         peak = median([r["peak_kb"] for r in runs])
-        idle = median(d.get("idle", []))
-        if h2:
-            lat = fmt_ms(median([r.get("mean_ms") for r in runs]))
-        else:
-            lat = fmt_ms(median([r.get("p50_ms") for r in runs])) + " | " + fmt_ms(median([r.get("p99_ms") for r in runs]))
-        is_mt = name == "moontide"
-        lines.append("| " + " | ".join([
-            name, fmt_rps(rps), " / ".join(fmt_rps(r["rps"]) for r in runs), lat,
+        lat = [median([r.get("mean_ms") for r in runs])] if h2 else \
+            [median([r.get("p50_ms") for r in runs]), median([r.get("p99_ms") for r in runs])]
+        cells = [name, fmt_rps(rps), " / ".join(fmt_rps(r["rps"]) for r in runs)] + [fmt_ms(v) for v in lat] + [
             f"{median([r['non2xx'] for r in runs]):.0f}", f"{median([r['errors'] for r in runs]):.0f}",
-            f"{median([r.get('cpu') for r in runs]):.0%}", fmt_mb(idle), fmt_mb(peak),
-            "—" if is_mt else fmt_ratio(mt_rps, rps), "—" if is_mt else fmt_ratio(mt_peak, peak),
-        ]) + " |")
+            fmt_pct(median([r.get('cpu') for r in runs])), fmt_pct(median([r.get('other_cpu') for r in runs])),
+            fmt_mb(median(d.get("idle", []))), fmt_mb(peak)]
+        if mt_rps:
+            is_mt = name == "moontide"
+            cells += ["—" if is_mt else fmt_ratio(mt_rps, rps), "—" if is_mt else fmt_ratio(mt_peak, peak)]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -129,7 +133,9 @@ def write(path, cfg, points, servers, results, notes, commands, server_info):
     out.append("- Server CPU: CPU time the server's processes used during the measured interval, per second "
                "of wall time (100% = its one core busy). Well under 100% means the load generator, not the "
                "server, was the limit: on 2 cores wrk saturates its own core first for the fastest servers, "
-               "so their req/s differences are partly the client's.")
+               "so their req/s differences are partly the client's. Other CPU: what the rest of the machine "
+               "used meanwhile (busy time of both cores less the server and the load generator); more than "
+               "a few percent means another job disturbed the point.")
     out.append("- wrk counts \"non-2xx\" as responses with status ≥ 400; socket errors are connect + read + "
                "write + timeout errors. h2load gives no latency percentiles, only the mean.")
     out.append("")
