@@ -42,7 +42,12 @@ static int embedded_searcher(lua_State *L)
     return 1;
 }
 
-/* require: preload, then the app's directory (package.path), then the built-in library */
+/*
+ * require: preload, then the framework's modules built into the binary (the
+ * names "moontide" and "moontide.*" are the framework's, so an app file
+ * called moontide.lua cannot hide it), then the app's directory
+ * (package.path starts there), then LuaJIT's usual places.
+ */
 static void setup_require(lua_State *L, const char *dir)
 {
     lua_getglobal(L, "package");
@@ -53,12 +58,12 @@ static void setup_require(lua_State *L, const char *dir)
 
     lua_getfield(L, -1, "loaders");
     int n = (int)lua_objlen(L, -1);
-    for (int i = n; i >= 3; i--) { /* shift the C searchers up one place */
+    for (int i = n; i >= 2; i--) { /* make room after the preload searcher */
         lua_rawgeti(L, -1, i);
         lua_rawseti(L, -2, i + 1);
     }
     lua_pushcfunction(L, embedded_searcher);
-    lua_rawseti(L, -2, 3);
+    lua_rawseti(L, -2, 2);
     lua_pop(L, 2);
 }
 

@@ -118,6 +118,10 @@ class AppDirectory(unittest.TestCase):
             self.assertEqual(body, b'{"message":"Hi, ann"}')
             self.assertEqual(server.stop(), 0)
 
+    def test_an_app_file_named_moontide_does_not_hide_the_framework(self):
+        with Server("shadow/moontide.lua") as server:
+            self.assertEqual(server.request("GET", "/ok")[2], b'{"framework":true}')
+
 
 if __name__ == "__main__":
     unittest.main()
