@@ -14,8 +14,16 @@ app:get("/busy", function(req)
   return { done = true, pid = ffi.C.getpid() }
 end)
 
--- Never returns: a JIT-compiled loop that no hook can interrupt.
+-- Never returns: a JIT-compiled loop that no hook can interrupt. Writes its
+-- worker's pid to $MOONTIDE_TEST_MARKER first, so a test knows the loop began.
 app:get("/runaway", function()
+  local marker = os.getenv "MOONTIDE_TEST_MARKER"
+  if marker then
+    local f = assert(io.open(marker .. ".tmp", "w"))
+    f:write(ffi.C.getpid())
+    f:close()
+    os.rename(marker .. ".tmp", marker)
+  end
   local x = 0
   while true do x = x + 1 end
 end)

@@ -45,7 +45,7 @@ def run_cli(*args, timeout=10):
 
 
 class Server:
-    def __init__(self, app, *args, workers=1, port=None, scheme="http"):
+    def __init__(self, app, *args, workers=1, port=None, scheme="http", env=None):
         self.port = port or free_port()
         self.host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
         self.scheme = scheme
@@ -55,7 +55,7 @@ class Server:
         cmd = [BIN, "run", app if os.path.isabs(app) else app_path(app), "--port", str(self.port),
                "--workers", str(workers), *args]
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"),
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
         try:
             wait_until(self._accepting, what=f"moontide to listen on port {self.port}")
         except AssertionError:

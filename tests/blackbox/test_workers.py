@@ -4,6 +4,7 @@ on SIGTERM/SIGINT."""
 import json
 import os
 import signal
+import tempfile
 import threading
 import time
 import unittest
@@ -50,7 +51,8 @@ class Workers(unittest.TestCase):
                 self.assertEqual(server.request("GET", "/pid")[0], 200)
 
     def test_runaway_handler_worker_is_replaced_and_others_keep_serving(self):
-        with Server("workers.lua", "--timeout", "1", workers=2) as server:
+        marker = os.path.join(tempfile.mkdtemp(), "looping")
+        with Server("workers.lua", "--timeout", "1", workers=2, env={"MOONTIDE_TEST_MARKER": marker}) as server:
             old = wait_until(lambda: len(server.worker_pids()) == 2 and server.worker_pids(), what="2 workers")
             outcome = {}
 
@@ -63,8 +65,9 @@ class Workers(unittest.TestCase):
             started = time.monotonic()
             t = threading.Thread(target=runaway)
             t.start()
-            # Once one worker spins (state R), new connections can only go to the other, which keeps answering.
-            wait_until(lambda: any(proc_state(pid) == "R" for pid in old), what="a worker running the loop")
+            # Once one worker is in the loop it accepts nothing: new connections go to the other, which answers.
+            wait_until(lambda: os.path.exists(marker), what="the handler to enter its loop")
+            self.assertIn(int(open(marker).read()), old)
             for _ in range(5):
                 self.assertEqual(server.request("GET", "/pid", timeout=5)[0], 200)
             wait_until(lambda: "has run the handler" in server.stderr(), timeout=8, what="the watchdog")
