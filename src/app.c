@@ -1,9 +1,13 @@
 /*
  * Loading an app: a fresh LuaJIT state with the standard libraries, the
  * framework's Lua modules served from the binary, and `require` looking in the
- * app's directory first. The app file runs once and returns its app object;
- * its routes are then copied into C (mt_route_t) and the router is built, so
- * request dispatch never calls Lua until the handler itself.
+ * app's directory. The app file runs once and returns its app object. Then
+ * the annotations of every file the app loaded from its directory are read
+ * into one schema model, its routes are copied into C (mt_route_t), each
+ * handler is matched with the block above its `function` line, and the
+ * router is built: request dispatch never calls Lua until the handler itself.
+ * Every problem found along the way is collected, so `moontide check` can
+ * report them all at once.
  */
 #include <errno.h>
 #include <lauxlib.h>
@@ -42,16 +46,80 @@ static int embedded_searcher(lua_State *L)
     return 1;
 }
 
+/* Reads a whole file; NULL when it cannot. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *text = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len + 4096 > cap) {
+            char *grown = realloc(text, cap = cap * 2 + 8192);
+            if (grown == NULL)
+                break;
+            text = grown;
+        }
+        size_t n = fread(text + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    return text;
+}
+
+static void add_file(mt_app_t *app, const char *path)
+{
+    for (size_t i = 0; i != app->num_files; i++)
+        if (strcmp(app->files[i], path) == 0)
+            return;
+    char **grown = realloc(app->files, (app->num_files + 1) * sizeof(char *));
+    if (grown == NULL)
+        return;
+    app->files = grown;
+    if ((grown[app->num_files] = strdup(path)) != NULL)
+        app->num_files++;
+}
+
+/*
+ * The Lua-file searcher, in place of the standard one: the same search along
+ * package.path, but it remembers the files found in the app's directory,
+ * whose annotations belong to the app.
+ */
+static int app_file_searcher(lua_State *L)
+{
+    mt_app_t *app = lua_touserdata(L, lua_upvalueindex(1));
+    const char *name = luaL_checkstring(L, 1);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchpath");
+    lua_pushvalue(L, 1);
+    lua_getfield(L, -3, "path");
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, -2))
+        return 1; /* the message listing the places tried */
+    const char *path = lua_tostring(L, -2);
+    size_t dir_len = strlen(app->dir);
+    if (strncmp(path, app->dir, dir_len) == 0 && path[dir_len] == '/')
+        add_file(app, path);
+    if (luaL_loadfile(L, path) != 0)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, path, lua_tostring(L, -1));
+    return 1;
+}
+
 /*
  * require: preload, then the framework's modules built into the binary (the
  * names "moontide" and "moontide.*" are the framework's, so an app file
  * called moontide.lua cannot hide it), then the app's directory
  * (package.path starts there), then LuaJIT's usual places.
  */
-static void setup_require(lua_State *L, const char *dir)
+static void setup_require(mt_app_t *app)
 {
+    lua_State *L = app->L;
     lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", dir, dir);
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", app->dir, app->dir);
     lua_getfield(L, -2, "path");
     lua_concat(L, 2);
     lua_setfield(L, -2, "path");
@@ -64,6 +132,9 @@ static void setup_require(lua_State *L, const char *dir)
     }
     lua_pushcfunction(L, embedded_searcher);
     lua_rawseti(L, -2, 2);
+    lua_pushlightuserdata(L, app);
+    lua_pushcclosure(L, app_file_searcher, 1);
+    lua_rawseti(L, -2, 3);
     lua_pop(L, 2);
 }
 
@@ -76,20 +147,13 @@ static int traceback_handler(lua_State *L)
     return 1;
 }
 
-/* First line of a Lua error message: the user-facing "FILE:LINE: message". */
-static void first_line(char *errbuf, size_t errsize, const char *msg)
-{
-    size_t len = strcspn(msg, "\n");
-    snprintf(errbuf, errsize, "%.*s", (int)len, msg);
-}
-
-static int get_string_field(lua_State *L, int table, const char *name, char **out)
+static char *get_string_field(lua_State *L, int table, const char *name)
 {
     lua_getfield(L, table, name);
     const char *s = lua_tostring(L, -1);
-    *out = s != NULL ? strdup(s) : NULL;
+    char *copy = s != NULL ? strdup(s) : NULL;
     lua_pop(L, 1);
-    return s != NULL ? 0 : -1;
+    return copy;
 }
 
 static void route_free(mt_route_t *route)
@@ -102,57 +166,75 @@ static void route_free(mt_route_t *route)
     free(route);
 }
 
+/*
+ * Finds the handler's annotation block (the one standing above the line of
+ * its `function` keyword) and plans its arguments. The handler is on top of
+ * the stack.
+ */
+static void attach_annotations(mt_app_t *app, mt_route_t *route)
+{
+    lua_State *L = app->L;
+    lua_Debug ar;
+    lua_pushvalue(L, -1);
+    if (!lua_getinfo(L, ">S", &ar) || ar.source[0] != '@')
+        return; /* a C function, or code loaded from a string: no annotations */
+    const char *file = ar.source + 1;
+    route->doc = mt_schema_find_doc(app->schema, file, ar.linedefined);
+    if (route->doc == NULL)
+        return;
+    const char *fn_params[64];
+    size_t num_fn_params = 0;
+    const char *name;
+    while (num_fn_params < 64 && (name = lua_getlocal(L, NULL, (int)num_fn_params + 1)) != NULL)
+        fn_params[num_fn_params++] = mt_arena_strndup(&app->schema->arena, name, strlen(name));
+    route->binding = mt_binding_plan(app->schema, route->doc, fn_params, num_fn_params, route->param_names,
+                                     route->num_params, file, ar.linedefined);
+}
+
 /* Copies one entry of app._routes (on top of the stack) into C and the router. */
-static int add_route(mt_app_t *app, char *errbuf, size_t errsize)
+static void add_route(mt_app_t *app)
 {
     lua_State *L = app->L;
     int entry = lua_gettop(L);
-    mt_route_t *route = calloc(1, sizeof(*route));
-    char *method = NULL;
     const char *err = NULL;
-    if (route == NULL || get_string_field(L, entry, "where", &route->where) != 0 ||
-        get_string_field(L, entry, "path", &route->pattern) != 0 || get_string_field(L, entry, "method", &method) != 0) {
-        snprintf(errbuf, errsize, "%s: malformed route entry", app->path);
+    mt_route_t *route = calloc(1, sizeof(*route));
+    char *method = get_string_field(L, entry, "method");
+    mt_route_t **grown = realloc(app->routes, (app->num_routes + 1) * sizeof(*grown));
+    if (grown != NULL)
+        app->routes = grown;
+    if (route == NULL || grown == NULL || method == NULL || (route->where = get_string_field(L, entry, "where")) == NULL ||
+        (route->pattern = get_string_field(L, entry, "path")) == NULL) {
+        mt_schema_problem_line(app->schema, "%s: a malformed route entry", app->path);
         goto fail;
     }
     if ((route->method = mt_method_parse(method, strlen(method))) < 0) {
-        snprintf(errbuf, errsize, "%s: unsupported HTTP method '%s'", route->where, method);
+        mt_schema_problem_line(app->schema, "%s: unsupported HTTP method '%s'", route->where, method);
         goto fail;
     }
     mt_slice_t names[MT_ROUTER_MAX_PARAMS];
     int num_params = mt_router_pattern_params(route->pattern, names, MT_ROUTER_MAX_PARAMS, &err);
-    if (num_params < 0)
-        goto route_error;
-    mt_route_t **grown = realloc(app->routes, (app->num_routes + 1) * sizeof(*grown));
-    route->param_names = calloc((size_t)num_params + 1, sizeof(char *));
-    if (grown == NULL || route->param_names == NULL) {
-        if (grown != NULL)
-            app->routes = grown;
-        snprintf(errbuf, errsize, "out of memory");
+    if (num_params < 0 || mt_router_add(app->router, route->method, route->pattern, route, &err) != 0) {
+        mt_schema_problem_line(app->schema, "%s: %s %s: %s", route->where, method, route->pattern, err);
         goto fail;
     }
-    app->routes = grown;
-    for (int i = 0; i < num_params; i++)
+    route->param_names = calloc((size_t)num_params + 1, sizeof(char *));
+    for (int i = 0; route->param_names != NULL && i < num_params; i++)
         route->param_names[route->num_params++] = strndup(names[i].base, names[i].len);
-    if (mt_router_add(app->router, route->method, route->pattern, route, &err) != 0)
-        goto route_error;
     lua_getfield(L, entry, "handler");
+    attach_annotations(app, route);
     route->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     route->index = app->num_routes;
     app->routes[app->num_routes++] = route;
     free(method);
-    return 0;
-
-route_error:
-    snprintf(errbuf, errsize, "%s: %s %s: %s", route->where, method, route->pattern, err);
+    return;
 fail:
     free(method);
     if (route != NULL)
         route_free(route);
-    return -1;
 }
 
-static int collect_routes(mt_app_t *app, char *errbuf, size_t errsize)
+/* The value on top of the stack is what the app file returned. */
+static void collect_routes(mt_app_t *app)
 {
     lua_State *L = app->L;
     int app_index = lua_gettop(L);
@@ -163,35 +245,50 @@ static int collect_routes(mt_app_t *app, char *errbuf, size_t errsize)
         lua_pop(L, 2);
     }
     if (!is_app) {
-        snprintf(errbuf, errsize, "%s: the app file must end with 'return app' (an app from moontide.app{}), but it returned %s",
-                 app->path, luaL_typename(L, app_index));
-        return -1;
+        mt_schema_problem_line(app->schema,
+                               "%s: the app file must end with 'return app' (an app from moontide.app{}), but it returned %s",
+                               app->path, luaL_typename(L, app_index));
+        return;
     }
     lua_getfield(L, app_index, "_routes");
     int routes = lua_gettop(L);
     size_t n = lua_objlen(L, routes);
     for (size_t i = 1; i <= n; i++) {
         lua_rawgeti(L, routes, (int)i);
-        if (add_route(app, errbuf, errsize) != 0)
-            return -1;
-        lua_pop(L, 1);
+        add_route(app);
+        lua_settop(L, routes);
     }
     lua_settop(L, app_index - 1);
-    return 0;
 }
 
-static int resolve_paths(mt_app_t *app, const char *app_path, char *errbuf, size_t errsize)
+/* Reads the annotations of every file of the app, then resolves the names they use. */
+static void read_annotations(mt_app_t *app)
+{
+    for (size_t i = 0; i != app->num_files; i++) {
+        size_t len;
+        char *text = read_file(app->files[i], &len);
+        if (text == NULL) {
+            mt_schema_problem_line(app->schema, "%s: cannot read the file for its annotations", app->files[i]);
+            continue;
+        }
+        mt_annotation_scan(app->schema, app->files[i], text, len);
+        free(text);
+    }
+    mt_schema_resolve(app->schema);
+}
+
+static int resolve_paths(mt_app_t *app, const char *app_path)
 {
     struct stat st;
     char resolved[PATH_MAX];
     if (stat(app_path, &st) != 0) {
-        snprintf(errbuf, errsize, "%s: %s", app_path, strerror(errno));
+        mt_schema_problem_line(app->schema, "%s: %s", app_path, strerror(errno));
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
         snprintf(resolved, sizeof(resolved), "%s/app.lua", app_path);
         if (stat(resolved, &st) != 0) {
-            snprintf(errbuf, errsize, "%s: no app.lua in this directory", app_path);
+            mt_schema_problem_line(app->schema, "%s: no app.lua in this directory", app_path);
             return -1;
         }
         app->path = strdup(resolved);
@@ -204,34 +301,66 @@ static int resolve_paths(mt_app_t *app, const char *app_path, char *errbuf, size
     return 0;
 }
 
-mt_app_t *mt_app_load(const char *app_path, char *errbuf, size_t errsize)
+static void take_problems(mt_app_t *app, mt_problems_t *problems)
 {
+    problems->lines = app->schema->problems;
+    problems->count = app->schema->num_problems;
+    app->schema->problems = NULL;
+    app->schema->num_problems = 0;
+}
+
+mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
+{
+    *problems = (mt_problems_t){NULL, 0};
     mt_app_t *app = calloc(1, sizeof(*app));
-    if (app == NULL || resolve_paths(app, app_path, errbuf, errsize) != 0)
+    if (app == NULL || (app->schema = mt_schema_new()) == NULL) {
+        free(app);
+        static char *oom[] = {"out of memory"};
+        problems->lines = oom;
+        return NULL;
+    }
+    if (resolve_paths(app, app_path) != 0)
         goto fail;
     if ((app->L = luaL_newstate()) == NULL || (app->router = mt_router_new()) == NULL) {
-        snprintf(errbuf, errsize, "out of memory");
+        mt_schema_problem_line(app->schema, "out of memory");
         goto fail;
     }
     lua_State *L = app->L;
     luaL_openlibs(L);
     mt_lua_api_open(L);
     mt_request_open(L);
-    setup_require(L, app->dir);
+    setup_require(app);
+    add_file(app, app->path);
 
     lua_pushcfunction(L, traceback_handler);
     if (luaL_loadfile(L, app->path) != 0 || lua_pcall(L, 0, 1, -2) != 0) {
-        first_line(errbuf, errsize, lua_tostring(L, -1));
+        const char *msg = lua_tostring(L, -1);
+        mt_schema_problem_line(app->schema, "%.*s", (int)strcspn(msg, "\n"), msg);
+        /* still read what annotations there are, so `check` reports them too */
+        read_annotations(app);
         goto fail;
     }
-    if (collect_routes(app, errbuf, errsize) != 0)
+    read_annotations(app);
+    collect_routes(app);
+    if (app->schema->num_problems != 0)
         goto fail;
     lua_settop(L, 0);
     lua_gc(L, LUA_GCCOLLECT, 0);
     return app;
 fail:
+    take_problems(app, problems);
     mt_app_free(app);
     return NULL;
+}
+
+void mt_problems_free(mt_problems_t *problems)
+{
+    if (problems->lines == NULL || problems->count == 0)
+        return;
+    for (size_t i = 0; i != problems->count; i++)
+        free(problems->lines[i]);
+    free(problems->lines);
+    *problems = (mt_problems_t){NULL, 0};
 }
 
 void mt_app_free(mt_app_t *app)
@@ -244,6 +373,10 @@ void mt_app_free(mt_app_t *app)
     mt_router_free(app->router);
     if (app->L != NULL)
         lua_close(app->L);
+    for (size_t i = 0; i != app->num_files; i++)
+        free(app->files[i]);
+    free(app->files);
+    mt_schema_free(app->schema);
     free(app->path);
     free(app->dir);
     free(app);

@@ -5,6 +5,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "access_log.h"
@@ -25,8 +26,16 @@ static int run(const mt_options_t *opts)
     int status = 1;
     mt_worker_config_t config = {.opts = opts, .listen_fd = -1, .access_log_fd = -1};
 
-    if ((config.app = mt_app_load(opts->app_path, err, sizeof(err))) == NULL)
-        goto fail;
+    mt_problems_t problems;
+    if ((config.app = mt_app_load(opts->app_path, &problems)) == NULL) {
+        if (problems.count > 1)
+            fprintf(stderr, "moontide: error: %s (and %zu more: `moontide check %s` lists them all)\n", problems.lines[0],
+                    problems.count - 1, opts->app_path);
+        else
+            fprintf(stderr, "moontide: error: %s\n", problems.count ? problems.lines[0] : "the app failed to load");
+        mt_problems_free(&problems);
+        return 1;
+    }
     if (opts->tls_cert != NULL && (config.ssl_ctx = mt_listener_tls(opts->tls_cert, opts->tls_key, err, sizeof(err))) == NULL)
         goto fail;
     if (opts->access_log != NULL && (config.access_log_fd = mt_access_log_open(opts->access_log, err, sizeof(err))) < 0)
@@ -53,6 +62,37 @@ cleanup:
     return status;
 }
 
+/* Orders "FILE:LINE: message" lines by file, then by line number. */
+static int compare_problems(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    const char *xc = strchr(x, ':'), *yc = strchr(y, ':');
+    size_t xf = xc ? (size_t)(xc - x) : strlen(x), yf = yc ? (size_t)(yc - y) : strlen(y);
+    int files = strncmp(x, y, xf < yf ? xf : yf);
+    if (files != 0 || xf != yf)
+        return files != 0 ? files : (xf < yf ? -1 : 1);
+    long xl = xc ? strtol(xc + 1, NULL, 10) : 0, yl = yc ? strtol(yc + 1, NULL, 10) : 0;
+    return (xl > yl) - (xl < yl);
+}
+
+/* moontide check APP: every problem, one per line on stdout, in file order; exit 1 when there is any. */
+static int check(const mt_options_t *opts)
+{
+    mt_problems_t problems;
+    mt_app_t *app = mt_app_load(opts->app_path, &problems);
+    if (app != NULL) {
+        printf("%s: no problems (%zu route(s), %zu file(s))\n", app->path, app->num_routes, app->num_files);
+        mt_app_free(app);
+        return 0;
+    }
+    qsort(problems.lines, problems.count, sizeof(char *), compare_problems);
+    for (size_t i = 0; i != problems.count; i++)
+        printf("%s\n", problems.lines[i]);
+    fprintf(stderr, "moontide: %zu problem(s) in %s\n", problems.count, opts->app_path);
+    mt_problems_free(&problems);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     mt_options_t opts;
@@ -69,5 +109,5 @@ int main(int argc, char **argv)
         return 0;
     }
     mt_log_level = opts.log_level;
-    return run(&opts);
+    return strcmp(opts.command, "check") == 0 ? check(&opts) : run(&opts);
 }
