@@ -45,6 +45,8 @@ def one_run():
     try:
         if not wait_port(port, server):
             raise SystemExit("moontide did not start")
+        # the port opens before the workers run their loops: give them a moment, or the first one up takes all
+        time.sleep(float(os.environ.get("SETTLE", "1")))
         workers = [p for p in process_tree(server.pid) if p != server.pid]
         before = {w: cpu_seconds(w) for w in workers}
         wrk = subprocess.Popen(["wrk", "-t2", "-c64", f"-d{DURATION}s", f"http://127.0.0.1:{port}/hello"],
