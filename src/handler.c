@@ -8,6 +8,7 @@
  */
 #include <lauxlib.h>
 #include <time.h>
+#include "arguments.h"
 #include "handler.h"
 #include "log.h"
 #include "lua_api.h"
@@ -83,12 +84,19 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
     call->co = lua_newthread(L);
     call->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_rawgeti(call->co, LUA_REGISTRYINDEX, call->route->handler_ref);
-    mt_request_push(call->co, call);
+    int nargs = 1;
+    if (call->route->binding == NULL) {
+        mt_request_push(call->co, call);
+    } else if ((nargs = mt_arguments_push(call, call->co, &self->scratch)) < 0) {
+        /* invalid input answers 422 before the handler runs */
+        mt_response_send(call->req, 422, "application/json", self->scratch.data, self->scratch.len);
+        return;
+    }
     if (self->busy != NULL) {
         self->busy->route = (int32_t)call->route->index;
         self->busy->since_ms = mt_now_ms();
     }
-    int status = lua_resume(call->co, 1);
+    int status = lua_resume(call->co, nargs);
     if (self->busy != NULL)
         self->busy->since_ms = 0;
     finish_call(self, call, status);

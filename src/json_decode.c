@@ -68,7 +68,7 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int mt_json_decode(lua_State *L, const char *json, size_t len, mt_json_error_t *err)
+cJSON *mt_json_parse(const char *json, size_t len, mt_json_error_t *err)
 {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
@@ -76,7 +76,7 @@ int mt_json_decode(lua_State *L, const char *json, size_t len, mt_json_error_t *
         err->offset = end != NULL && end >= json ? (size_t)(end - json) : 0;
         err->reason = len == 0 || err->offset + 1 >= len ? "Expecting value: unexpected end of input"
                                                          : "Invalid JSON at this position";
-        return -1;
+        return NULL;
     }
     /* cJSON stops after the first value: anything but space after it is an error */
     while (end < json + len && is_space(*end))
@@ -85,13 +85,29 @@ int mt_json_decode(lua_State *L, const char *json, size_t len, mt_json_error_t *
         cJSON_Delete(root);
         err->offset = (size_t)(end - json);
         err->reason = "Extra data after the JSON value";
+        return NULL;
+    }
+    return root;
+}
+
+int mt_json_push(lua_State *L, const cJSON *item)
+{
+    int top = lua_gettop(L);
+    if (push_item(L, item, 0) != 0) {
+        lua_settop(L, top);
         return -1;
     }
-    int top = lua_gettop(L);
-    int rc = push_item(L, root, 0);
+    return 0;
+}
+
+int mt_json_decode(lua_State *L, const char *json, size_t len, mt_json_error_t *err)
+{
+    cJSON *root = mt_json_parse(json, len, err);
+    if (root == NULL)
+        return -1;
+    int rc = mt_json_push(L, root);
     cJSON_Delete(root);
     if (rc != 0) {
-        lua_settop(L, top);
         err->offset = 0;
         err->reason = "JSON nested too deeply";
         return -1;

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "lua_api.h"
 #include "response.h"
+#include "serialize.h"
 
 const char *mt_status_reason(int status)
 {
@@ -60,7 +61,7 @@ static const char content_type_json[] = "application/json";
 static const char content_type_text[] = "text/plain; charset=utf-8";
 
 /* Starts the response and sends `len` bytes (copied into the pool). */
-static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
+void mt_response_send(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
 {
     req->res.status = status;
     req->res.reason = mt_status_reason(status);
@@ -75,9 +76,9 @@ void mt_response_send_detail(h2o_req_t *req, int status, const char *detail)
     mt_buf_t buf = {0};
     if (mt_buf_append(&buf, "{\"detail\":", 10) == 0 && mt_json_encode_string(&buf, detail, strlen(detail)) == 0 &&
         mt_buf_append(&buf, "}", 1) == 0)
-        send_body(req, status, content_type_json, buf.data, buf.len);
+        mt_response_send(req, status, content_type_json, buf.data, buf.len);
     else
-        send_body(req, 500, content_type_text, "out of memory", 13);
+        mt_response_send(req, 500, content_type_text, "out of memory", 13);
     mt_buf_free(&buf);
 }
 
@@ -208,13 +209,22 @@ static int send_lua(mt_call_t *call, lua_State *L, int body, int status, int hea
     } else if (type == LUA_TFUNCTION || type == LUA_TTHREAD || type == LUA_TUSERDATA) {
         snprintf(err, errsize, "cannot send a %s as a response body", lua_typename(L, type));
         goto fail;
+    } else if (kind == BODY_RETURNED && call->route->doc != NULL && call->route->doc->returns != NULL) {
+        /* the response model: validated and written by the ---@return type */
+        char where[384], name[128];
+        if (mt_serialize(L, body, call->route->doc->returns, scratch, where, sizeof(where)) != 0) {
+            snprintf(err, errsize, "the response does not fit its ---@return %s: %s",
+                     mt_type_describe(call->route->doc->returns, name, sizeof(name)), where);
+            goto fail;
+        }
+        content_type = content_type_json;
     } else {
         if (mt_json_encode(L, body, scratch, &json_err) != 0)
             goto json_error;
         content_type = content_type_json;
     }
 
-    send_body(req, status, has_content_type ? NULL : content_type, scratch->data, scratch->len);
+    mt_response_send(req, status, has_content_type ? NULL : content_type, scratch->data, scratch->len);
     return 0;
 
 json_error:
@@ -257,7 +267,9 @@ int mt_response_send_results(mt_call_t *call, lua_State *co, int nresults, mt_bu
     int base = lua_gettop(co) - nresults + 1;
     if (mt_lua_has_mt(co, base, MT_RESPONSE_MT))
         return send_fields(call, co, base, BODY_RAW, scratch, err, errsize);
-    int status = nresults >= 2 ? read_status(co, base + 1, 200, err, errsize) : 200;
+    const mt_handler_doc_t *doc = call->route->doc;
+    int success = doc != NULL && doc->status != 0 ? doc->status : 200; /* ---@status */
+    int status = nresults >= 2 ? read_status(co, base + 1, success, err, errsize) : success;
     if (status < 0)
         return -1;
     return send_lua(call, co, base, status, nresults >= 3 ? base + 2 : 0, BODY_RETURNED, scratch, err, errsize);

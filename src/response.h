@@ -11,6 +11,9 @@
 
 const char *mt_status_reason(int status);
 
+/* Sends `len` bytes as the whole body (copied); content_type may be NULL when a header already says it. */
+void mt_response_send(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len);
+
 /* Sends {"detail": detail} with a fixed detail text (404, 405, 500, ...). */
 void mt_response_send_detail(h2o_req_t *req, int status, const char *detail);
 

@@ -1,0 +1,331 @@
+/*
+ * Building an annotated handler's arguments. Strings from the URL and the
+ * headers are converted strictly (validate.c); the JSON body is parsed with
+ * cJSON and validated on the tree, so a rejected body costs no Lua table.
+ * Values that pass are pushed shaped by their type: a class keeps only the
+ * fields it declares, arrays carry the array mark. Errors of every argument
+ * are gathered into one 422 body; malformed JSON is answered alone, as one
+ * json_invalid error.
+ */
+#include <lauxlib.h>
+#include <string.h>
+#include "arguments.h"
+#include "binding.h"
+#include "json.h"
+#include "validate.h"
+
+static const char *source_names[] = {"request", "path", "query", "header", "cookie", "body"};
+
+typedef struct st_query_pair_t {
+    char *key, *value;
+    size_t key_len, value_len;
+} query_pair_t;
+
+typedef struct st_args_ctx_t {
+    mt_call_t *call;
+    lua_State *L;
+    mt_verrors_t errors;
+    query_pair_t *query;
+    size_t num_query;
+    int query_parsed;
+    size_t detail_start; /* where the error list begins in the output */
+} args_ctx_t;
+
+static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, int depth);
+
+static void push_array_mark(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+    lua_setmetatable(L, -2);
+}
+
+/* Pushes a validated value, keeping only what its type declares. */
+static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, int depth)
+{
+    type = mt_type_resolved(type);
+    if (depth > MT_JSON_MAX_DEPTH || !lua_checkstack(L, 4))
+        return -1;
+    if (type == NULL || cJSON_IsNull(item))
+        return mt_json_push(L, item);
+    switch (type->kind) {
+    case MT_TYPE_OBJECT:
+        lua_createtable(L, 0, (int)type->u.object.num_fields);
+        for (size_t i = 0; i != type->u.object.num_fields; i++) {
+            const mt_field_t *field = type->u.object.fields + i;
+            const cJSON *child = cJSON_GetObjectItemCaseSensitive(item, field->name);
+            const char *default_json = field->type->constraints ? field->type->constraints->default_json : NULL;
+            if (child == NULL && default_json != NULL) {
+                mt_json_error_t err;
+                if (mt_json_decode(L, default_json, strlen(default_json), &err) != 0)
+                    return -1;
+            } else if (child == NULL || cJSON_IsNull(child)) {
+                continue;
+            } else if (push_typed(L, field->type, child, depth + 1) != 0) {
+                return -1;
+            }
+            lua_setfield(L, -2, field->name);
+        }
+        return 0;
+    case MT_TYPE_ARRAY: {
+        lua_createtable(L, cJSON_GetArraySize(item), 0);
+        int n = 0;
+        for (const cJSON *child = item->child; child != NULL; child = child->next) {
+            if (cJSON_IsNull(child))
+                lua_pushlightuserdata(L, NULL);
+            else if (push_typed(L, type->u.items, child, depth + 1) != 0)
+                return -1;
+            lua_rawseti(L, -2, ++n);
+        }
+        push_array_mark(L);
+        return 0;
+    }
+    case MT_TYPE_MAP:
+        lua_createtable(L, 0, cJSON_GetArraySize(item));
+        for (const cJSON *child = item->child; child != NULL; child = child->next) {
+            if (cJSON_IsNull(child))
+                continue;
+            if (push_typed(L, type->u.items, child, depth + 1) != 0)
+                return -1;
+            lua_setfield(L, -2, child->string);
+        }
+        return 0;
+    default: /* scalars, unions, any, table: as parsed */
+        return mt_json_push(L, item);
+    }
+}
+
+/* Pushes a parameter's default (JSON text), or nil. */
+static void push_default(args_ctx_t *ctx, const mt_binding_arg_t *arg)
+{
+    const char *json = arg->type->constraints ? arg->type->constraints->default_json : NULL;
+    mt_json_error_t err;
+    if (json == NULL || mt_json_decode(ctx->L, json, strlen(json), &err) != 0)
+        lua_pushnil(ctx->L);
+}
+
+static void begin_loc(args_ctx_t *ctx, const mt_binding_arg_t *arg)
+{
+    ctx->errors.depth = 0;
+    const char *root = source_names[arg->source];
+    mt_verrors_push_key(&ctx->errors, root, strlen(root));
+    if (arg->source != MT_FROM_BODY)
+        mt_verrors_push_key(&ctx->errors, arg->wire_name, strlen(arg->wire_name));
+}
+
+static void missing(args_ctx_t *ctx, const mt_binding_arg_t *arg)
+{
+    if (arg->optional) {
+        push_default(ctx, arg);
+        return;
+    }
+    begin_loc(ctx, arg);
+    mt_verrors_add(&ctx->errors, "missing", "Field required", NULL, NULL);
+    lua_pushnil(ctx->L);
+}
+
+/* Converts and validates one string, then pushes it (nil after an error). */
+static void push_string_value(args_ctx_t *ctx, const mt_binding_arg_t *arg, const char *text, size_t len)
+{
+    begin_loc(ctx, arg);
+    cJSON *value = mt_validate_string(arg->type, text, len, &ctx->errors);
+    if (value == NULL || push_typed(ctx->L, arg->type, value, 0) != 0)
+        lua_pushnil(ctx->L);
+    cJSON_Delete(value);
+}
+
+static void parse_query(args_ctx_t *ctx)
+{
+    h2o_req_t *req = ctx->call->req;
+    ctx->query_parsed = 1;
+    if (req->query_at == SIZE_MAX)
+        return;
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t cap = 1;
+    for (const char *c = p; c < end; c++)
+        cap += *c == '&';
+    ctx->query = h2o_mem_alloc_pool(&req->pool, cap * sizeof(query_pair_t));
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        if (amp == NULL)
+            amp = end;
+        if (amp != p) {
+            const char *eq = memchr(p, '=', (size_t)(amp - p));
+            const char *key_end = eq != NULL ? eq : amp, *value = eq != NULL ? eq + 1 : amp;
+            query_pair_t *pair = ctx->query + ctx->num_query++;
+            pair->key = h2o_mem_alloc_pool(&req->pool, (size_t)(amp - p) + 2);
+            memcpy(pair->key, p, (size_t)(key_end - p));
+            pair->key_len = mt_url_decode(pair->key, (size_t)(key_end - p), 1);
+            pair->value = pair->key + (key_end - p) + 1;
+            memcpy(pair->value, value, (size_t)(amp - value));
+            pair->value_len = mt_url_decode(pair->value, (size_t)(amp - value), 1);
+        }
+        p = amp + 1;
+    }
+}
+
+static int is_list(const mt_type_t *type)
+{
+    type = mt_type_resolved(type);
+    return type != NULL && type->kind == MT_TYPE_ARRAY;
+}
+
+static void bind_query(args_ctx_t *ctx, const mt_binding_arg_t *arg)
+{
+    if (!ctx->query_parsed)
+        parse_query(ctx);
+    size_t name_len = strlen(arg->wire_name), found = 0, last = 0;
+    for (size_t i = 0; i != ctx->num_query; i++) {
+        if (ctx->query[i].key_len == name_len && memcmp(ctx->query[i].key, arg->wire_name, name_len) == 0)
+            found++, last = i;
+    }
+    if (found == 0) {
+        missing(ctx, arg);
+        return;
+    }
+    if (!is_list(arg->type)) { /* a repeated key: the last value counts, as in FastAPI */
+        push_string_value(ctx, arg, ctx->query[last].value, ctx->query[last].value_len);
+        return;
+    }
+    /* a list: every value, each converted to the item type, then the list's own constraints */
+    const mt_type_t *list = mt_type_resolved(arg->type);
+    cJSON *array = cJSON_CreateArray();
+    size_t errors_before = ctx->errors.count;
+    long index = 0;
+    begin_loc(ctx, arg);
+    for (size_t i = 0; i != ctx->num_query; i++) {
+        if (ctx->query[i].key_len != name_len || memcmp(ctx->query[i].key, arg->wire_name, name_len) != 0)
+            continue;
+        mt_verrors_push_index(&ctx->errors, index++);
+        cJSON *item = mt_validate_string(list->u.items, ctx->query[i].value, ctx->query[i].value_len, &ctx->errors);
+        mt_verrors_pop(&ctx->errors);
+        if (item != NULL)
+            cJSON_AddItemToArray(array, item);
+    }
+    if (ctx->errors.count == errors_before && mt_validate_json(arg->type, array, &ctx->errors) == 0 &&
+        push_typed(ctx->L, arg->type, array, 0) == 0) {
+        cJSON_Delete(array);
+        return;
+    }
+    cJSON_Delete(array);
+    lua_pushnil(ctx->L);
+}
+
+static void bind_header(args_ctx_t *ctx, const mt_binding_arg_t *arg)
+{
+    h2o_headers_t *headers = &ctx->call->req->headers;
+    ssize_t at = h2o_find_header_by_str(headers, arg->wire_name, strlen(arg->wire_name), -1);
+    if (at < 0) {
+        missing(ctx, arg);
+        return;
+    }
+    h2o_iovec_t value = headers->entries[at].value;
+    push_string_value(ctx, arg, value.base, value.len);
+}
+
+static void bind_cookie(args_ctx_t *ctx, const mt_binding_arg_t *arg)
+{
+    h2o_headers_t *headers = &ctx->call->req->headers;
+    size_t name_len = strlen(arg->wire_name);
+    for (ssize_t at = -1; (at = h2o_find_header(headers, H2O_TOKEN_COOKIE, at)) >= 0;) {
+        const char *p = headers->entries[at].value.base, *end = p + headers->entries[at].value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';'))
+                p++;
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            if (semi == NULL)
+                semi = end;
+            const char *eq = memchr(p, '=', (size_t)(semi - p));
+            if (eq != NULL && (size_t)(eq - p) == name_len && memcmp(p, arg->wire_name, name_len) == 0) {
+                push_string_value(ctx, arg, eq + 1, (size_t)(semi - eq - 1));
+                return;
+            }
+            p = semi;
+        }
+    }
+    missing(ctx, arg);
+}
+
+static void bind_path(args_ctx_t *ctx, const mt_binding_arg_t *arg)
+{
+    mt_call_t *call = ctx->call;
+    mt_slice_t raw = call->params[arg->path_index];
+    char *decoded = h2o_mem_alloc_pool(&call->req->pool, raw.len + 1);
+    memcpy(decoded, raw.base, raw.len);
+    size_t len = mt_url_decode(decoded, raw.len, 0);
+    push_string_value(ctx, arg, decoded, len);
+}
+
+/* Returns -1 when the body is not JSON: that error alone is the answer. */
+static int bind_body(args_ctx_t *ctx, const mt_binding_arg_t *arg)
+{
+    h2o_iovec_t body = ctx->call->req->entity;
+    if (body.base == NULL || body.len == 0) {
+        missing(ctx, arg);
+        return 0;
+    }
+    mt_json_error_t err;
+    cJSON *root = mt_json_parse(body.base, body.len, &err);
+    if (root == NULL) {
+        mt_buf_t ctx_json = {0};
+        char offset[32];
+        ctx->errors.count = 0; /* malformed JSON is answered alone */
+        ctx->errors.out->len = ctx->detail_start;
+        ctx->errors.depth = 0;
+        mt_verrors_push_key(&ctx->errors, "body", 4);
+        snprintf(offset, sizeof(offset), "%zu", err.offset);
+        mt_buf_append(&ctx_json, "\"error\":", 8);
+        mt_json_encode_string(&ctx_json, err.reason, strlen(err.reason));
+        mt_buf_append(&ctx_json, "", 1);
+        /* loc is ["body", offset]: an index entry */
+        mt_verrors_push_index(&ctx->errors, (long)err.offset);
+        mt_verrors_add(&ctx->errors, "json_invalid", "JSON decode error", "{}", ctx_json.data);
+        mt_buf_free(&ctx_json);
+        return -1;
+    }
+    begin_loc(ctx, arg);
+    if (cJSON_IsNull(root) && arg->optional)
+        lua_pushnil(ctx->L);
+    else if (mt_validate_json(arg->type, root, &ctx->errors) != 0 || push_typed(ctx->L, arg->type, root, 0) != 0)
+        lua_pushnil(ctx->L);
+    cJSON_Delete(root);
+    return 0;
+}
+
+int mt_arguments_push(mt_call_t *call, lua_State *co, mt_buf_t *detail)
+{
+    const mt_binding_t *plan = call->route->binding;
+    args_ctx_t ctx = {.call = call, .L = co};
+    int top = lua_gettop(co);
+    detail->len = 0;
+    mt_buf_append(detail, "{\"detail\":[", 11);
+    ctx.errors.out = detail;
+    ctx.detail_start = detail->len;
+    if (!lua_checkstack(co, (int)plan->num_args + 8))
+        return -1;
+    for (size_t i = 0; i != plan->num_args; i++) {
+        const mt_binding_arg_t *arg = plan->args + i;
+        if (arg->doc == NULL) { /* an argument without ---@param */
+            lua_pushnil(co);
+            continue;
+        }
+        switch (arg->source) {
+        case MT_FROM_REQUEST: mt_request_push(co, call); break;
+        case MT_FROM_PATH: bind_path(&ctx, arg); break;
+        case MT_FROM_QUERY: bind_query(&ctx, arg); break;
+        case MT_FROM_HEADER: bind_header(&ctx, arg); break;
+        case MT_FROM_COOKIE: bind_cookie(&ctx, arg); break;
+        case MT_FROM_BODY:
+            if (bind_body(&ctx, arg) != 0)
+                goto invalid;
+            break;
+        }
+    }
+    if (ctx.errors.count == 0) {
+        detail->len = 0;
+        return (int)plan->num_args;
+    }
+invalid:
+    mt_buf_append(detail, "]}", 2);
+    lua_settop(co, top);
+    return -1;
+}

@@ -1,0 +1,263 @@
+/*
+ * Typed serialization. The walk mirrors the validator's, over Lua values
+ * instead of cJSON: strict types (a number is no string), integers checked
+ * to be integral, literals compared, unions tried in order (each try writes
+ * into the same buffer and is rolled back on failure). Types that say
+ * nothing about their content (any, table) fall back to the plain encoder.
+ */
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "binding.h"
+#include "json.h"
+#include "serialize.h"
+
+#define MAX_DEPTH 128
+
+typedef struct st_serializer_t {
+    lua_State *L;
+    mt_buf_t *out;
+    char *err;
+    size_t errsize;
+    char path[512]; /* where we are: "items[2].price" */
+    size_t path_len;
+} serializer_t;
+
+static int mismatch(serializer_t *s, const char *fmt, const char *detail)
+{
+    if (s->err[0] == '\0') {
+        char message[256];
+        snprintf(message, sizeof(message), fmt, detail);
+        snprintf(s->err, s->errsize, "%s: %s", s->path_len ? s->path : "(the value)", message);
+    }
+    return -1;
+}
+
+static size_t path_push(serializer_t *s, const char *key, long index)
+{
+    size_t saved = s->path_len;
+    int n = key != NULL ? snprintf(s->path + saved, sizeof(s->path) - saved, "%s%s", saved ? "." : "", key)
+                        : snprintf(s->path + saved, sizeof(s->path) - saved, "[%ld]", index);
+    if (n > 0 && saved + (size_t)n < sizeof(s->path))
+        s->path_len += (size_t)n;
+    return saved;
+}
+
+static void path_pop(serializer_t *s, size_t saved)
+{
+    s->path_len = saved;
+    s->path[saved] = '\0';
+}
+
+static int is_null(lua_State *L, int index)
+{
+    return lua_isnil(L, index) || (lua_type(L, index) == LUA_TLIGHTUSERDATA && lua_touserdata(L, index) == NULL);
+}
+
+static int write_value(serializer_t *s, int index, const mt_type_t *type, int depth);
+
+static int write_plain(serializer_t *s, int index)
+{
+    const char *err;
+    if (mt_json_encode(s->L, index, s->out, &err) != 0)
+        return mismatch(s, "%s", err);
+    return 0;
+}
+
+static int write_number(serializer_t *s, lua_Number n)
+{
+    char text[32];
+    int len;
+    if (!isfinite(n))
+        return mismatch(s, "%s", "inf or nan is not a JSON number");
+    if (n == floor(n) && fabs(n) < 9223372036854775808.0) {
+        len = snprintf(text, sizeof(text), "%lld", (long long)n);
+    } else {
+        for (int precision = 15;; precision++) {
+            len = snprintf(text, sizeof(text), "%.*g", precision, n);
+            if (precision == 17 || strtod(text, NULL) == n)
+                break;
+        }
+    }
+    return mt_buf_append(s->out, text, (size_t)len);
+}
+
+static int write_object(serializer_t *s, int index, const mt_type_t *type, int depth)
+{
+    lua_State *L = s->L;
+    if (!lua_istable(L, index))
+        return mismatch(s, "expected an object (%s), got a Lua value of another type",
+                        type->u.object.name ? type->u.object.name : "a table");
+    mt_buf_append(s->out, "{", 1);
+    int first = 1;
+    for (size_t i = 0; i != type->u.object.num_fields; i++) {
+        const mt_field_t *field = type->u.object.fields + i;
+        lua_getfield(L, index, field->name);
+        int value = lua_gettop(L);
+        size_t saved = path_push(s, field->name, 0);
+        if (!first)
+            mt_buf_append(s->out, ",", 1);
+        first = 0;
+        mt_json_encode_string(s->out, field->name, strlen(field->name));
+        mt_buf_append(s->out, ":", 1);
+        int rc;
+        if (is_null(L, value))
+            rc = field->optional || field->type->nullable ? mt_buf_append(s->out, "null", 4)
+                                                          : mismatch(s, "%s", "a required field is missing (nil)");
+        else
+            rc = write_value(s, value, field->type, depth + 1);
+        path_pop(s, saved);
+        lua_settop(L, value - 1);
+        if (rc != 0)
+            return -1;
+    }
+    return mt_buf_append(s->out, "}", 1);
+}
+
+static int write_array(serializer_t *s, int index, const mt_type_t *type, int depth)
+{
+    lua_State *L = s->L;
+    if (!lua_istable(L, index))
+        return mismatch(s, "%s", "expected an array (a Lua list)");
+    size_t n = lua_objlen(L, index), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        lua_pop(L, 1);
+        count++;
+    }
+    if (count != n)
+        return mismatch(s, "%s", "expected an array, got a table with keys other than 1..n");
+    mt_buf_append(s->out, "[", 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (i > 1)
+            mt_buf_append(s->out, ",", 1);
+        lua_rawgeti(L, index, (int)i);
+        size_t saved = path_push(s, NULL, (long)i - 1);
+        int rc = is_null(L, -1) && type->u.items->nullable ? mt_buf_append(s->out, "null", 4)
+                                                           : write_value(s, lua_gettop(L), type->u.items, depth + 1);
+        path_pop(s, saved);
+        lua_pop(L, 1);
+        if (rc != 0)
+            return -1;
+    }
+    return mt_buf_append(s->out, "]", 1);
+}
+
+static int write_map(serializer_t *s, int index, const mt_type_t *type, int depth)
+{
+    lua_State *L = s->L;
+    if (!lua_istable(L, index))
+        return mismatch(s, "%s", "expected an object (a Lua table)");
+    mt_buf_append(s->out, "{", 1);
+    int first = 1;
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return mismatch(s, "%s", "a map's keys must be strings");
+        size_t len;
+        const char *key = lua_tolstring(L, -2, &len);
+        if (!first)
+            mt_buf_append(s->out, ",", 1);
+        first = 0;
+        mt_json_encode_string(s->out, key, len);
+        mt_buf_append(s->out, ":", 1);
+        size_t saved = path_push(s, key, 0);
+        int rc = write_value(s, lua_gettop(L), type->u.items, depth + 1);
+        path_pop(s, saved);
+        if (rc != 0)
+            return -1;
+        lua_pop(L, 1);
+    }
+    return mt_buf_append(s->out, "}", 1);
+}
+
+static int write_value(serializer_t *s, int index, const mt_type_t *type, int depth)
+{
+    lua_State *L = s->L;
+    if (depth > MAX_DEPTH || !lua_checkstack(L, 8))
+        return mismatch(s, "%s", "nested too deeply");
+    if (is_null(L, index)) {
+        if (type->nullable || type->kind == MT_TYPE_ANY)
+            return mt_buf_append(s->out, "null", 4);
+        return mismatch(s, "%s", "nil where a value is required");
+    }
+    switch (type->kind) {
+    case MT_TYPE_ANY:
+        return write_plain(s, index);
+    case MT_TYPE_TABLE:
+        if (!lua_istable(L, index))
+            return mismatch(s, "%s", "expected a table");
+        return write_plain(s, index);
+    case MT_TYPE_NIL:
+        return mismatch(s, "%s", "expected nil");
+    case MT_TYPE_STRING: {
+        if (lua_type(L, index) != LUA_TSTRING)
+            return mismatch(s, "expected a string, got a %s", luaL_typename(L, index));
+        size_t len;
+        const char *str = lua_tolstring(L, index, &len);
+        return mt_json_encode_string(s->out, str, len);
+    }
+    case MT_TYPE_NUMBER:
+        if (lua_type(L, index) != LUA_TNUMBER)
+            return mismatch(s, "expected a number, got a %s", luaL_typename(L, index));
+        return write_number(s, lua_tonumber(L, index));
+    case MT_TYPE_INTEGER: {
+        lua_Number n = lua_tonumber(L, index);
+        if (lua_type(L, index) != LUA_TNUMBER || n != floor(n))
+            return mismatch(s, "expected an integer, got %s", lua_type(L, index) == LUA_TNUMBER ? "a fraction"
+                                                                                                : luaL_typename(L, index));
+        return write_number(s, n);
+    }
+    case MT_TYPE_BOOLEAN:
+        if (lua_type(L, index) != LUA_TBOOLEAN)
+            return mismatch(s, "expected a boolean, got a %s", luaL_typename(L, index));
+        return mt_buf_append(s->out, lua_toboolean(L, index) ? "true" : "false", lua_toboolean(L, index) ? 4 : 5);
+    case MT_TYPE_LITERAL:
+        if (type->u.literal.is_string) {
+            if (lua_type(L, index) != LUA_TSTRING || strcmp(lua_tostring(L, index), type->u.literal.string) != 0)
+                return mismatch(s, "expected \"%s\"", type->u.literal.string);
+            return mt_json_encode_string(s->out, type->u.literal.string, strlen(type->u.literal.string));
+        }
+        if (lua_type(L, index) != LUA_TNUMBER || lua_tonumber(L, index) != (lua_Number)type->u.literal.integer)
+            return mismatch(s, "%s", "expected another integer literal");
+        return write_number(s, lua_tonumber(L, index));
+    case MT_TYPE_OBJECT:
+        return write_object(s, index, type, depth);
+    case MT_TYPE_ARRAY:
+        return write_array(s, index, type, depth);
+    case MT_TYPE_MAP:
+        return write_map(s, index, type, depth);
+    case MT_TYPE_UNION: {
+        size_t mark = s->out->len;
+        for (size_t i = 0; i != type->u.any_of.num_members; i++) {
+            s->err[0] = '\0';
+            if (write_value(s, index, type->u.any_of.members[i], depth + 1) == 0)
+                return 0;
+            s->out->len = mark;
+        }
+        char name[256];
+        s->err[0] = '\0';
+        return mismatch(s, "fits none of %s", mt_type_describe(type, name, sizeof(name)));
+    }
+    case MT_TYPE_NAME:
+        if (type->u.ref.target == NULL)
+            return mismatch(s, "%s", "unresolved type");
+        return write_value(s, index, type->u.ref.target, depth + 1);
+    case MT_TYPE_REQUEST:
+        return mismatch(s, "%s", "a request object cannot be a response");
+    }
+    return -1;
+}
+
+int mt_serialize(lua_State *L, int index, const mt_type_t *type, mt_buf_t *out, char *err, size_t errsize)
+{
+    serializer_t s = {.L = L, .out = out, .err = err, .errsize = errsize};
+    err[0] = '\0';
+    s.path[0] = '\0';
+    index = index < 0 ? lua_gettop(L) + index + 1 : index;
+    int top = lua_gettop(L);
+    int rc = write_value(&s, index, type, 0);
+    lua_settop(L, top);
+    return rc;
+}

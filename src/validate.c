@@ -1,0 +1,727 @@
+/*
+ * The validator. It walks a type and a cJSON value together; each check
+ * that fails writes one error object straight into the response buffer, in
+ * the order Pydantic would report them (fields in declaration order). The
+ * location is a stack of keys and indexes pushed on the way down. Nothing
+ * here allocates per check except on the error path (printing `input`).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "binding.h"
+#include "json.h"
+#include "validate.h"
+
+#define MAX_DEPTH 128
+
+void mt_verrors_init(mt_verrors_t *errors, mt_buf_t *out, const char *root)
+{
+    errors->out = out;
+    errors->count = 0;
+    errors->depth = 0;
+    mt_verrors_push_key(errors, root, strlen(root));
+}
+
+void mt_verrors_push_key(mt_verrors_t *errors, const char *key, size_t len)
+{
+    if (errors->depth < MT_LOC_MAX)
+        errors->loc[errors->depth] = (mt_loc_t){key, len, 0};
+    errors->depth++;
+}
+
+void mt_verrors_push_index(mt_verrors_t *errors, long index)
+{
+    if (errors->depth < MT_LOC_MAX)
+        errors->loc[errors->depth] = (mt_loc_t){NULL, 0, index};
+    errors->depth++;
+}
+
+void mt_verrors_pop(mt_verrors_t *errors)
+{
+    errors->depth--;
+}
+
+#define APPEND(buf, lit) mt_buf_append((buf), (lit), sizeof(lit) - 1)
+
+void mt_verrors_add(mt_verrors_t *errors, const char *type, const char *msg, const char *input_json, const char *ctx_json)
+{
+    mt_buf_t *out = errors->out;
+    char index[32];
+    if (errors->count++ != 0)
+        APPEND(out, ",");
+    APPEND(out, "{\"type\":");
+    mt_json_encode_string(out, type, strlen(type));
+    APPEND(out, ",\"loc\":[");
+    for (int i = 0; i < errors->depth && i < MT_LOC_MAX; i++) {
+        if (i != 0)
+            APPEND(out, ",");
+        if (errors->loc[i].key != NULL) {
+            mt_json_encode_string(out, errors->loc[i].key, errors->loc[i].key_len);
+        } else {
+            int n = snprintf(index, sizeof(index), "%ld", errors->loc[i].index);
+            mt_buf_append(out, index, (size_t)n);
+        }
+    }
+    APPEND(out, "],\"msg\":");
+    mt_json_encode_string(out, msg, strlen(msg));
+    APPEND(out, ",\"input\":");
+    if (input_json != NULL)
+        mt_buf_append(out, input_json, strlen(input_json));
+    else
+        APPEND(out, "null");
+    if (ctx_json != NULL) {
+        APPEND(out, ",\"ctx\":{");
+        mt_buf_append(out, ctx_json, strlen(ctx_json));
+        APPEND(out, "}");
+    }
+    APPEND(out, "}");
+}
+
+/* Records an error whose input is a cJSON value (NULL: the input was absent). */
+static void add_error(mt_verrors_t *errors, const char *type, const char *msg, const cJSON *input, const char *ctx)
+{
+    char *input_json = input != NULL ? cJSON_PrintUnformatted(input) : NULL;
+    mt_verrors_add(errors, type, msg, input_json, ctx);
+    free(input_json);
+}
+
+/* Shortest text that reads back as the same double; integers without a fraction. */
+static const char *format_number(double n, char *buf, size_t size)
+{
+    if (n == floor(n) && fabs(n) < 9007199254740992.0) {
+        snprintf(buf, size, "%lld", (long long)n);
+        return buf;
+    }
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf(buf, size, "%.*g", precision, n);
+        if (strtod(buf, NULL) == n)
+            break;
+    }
+    return buf;
+}
+
+static size_t utf8_length(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* ---- formats ---- */
+
+static int all_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static int is_uuid(const char *s)
+{
+    return strlen(s) == 36 && all_hex(s, 8) && s[8] == '-' && all_hex(s + 9, 4) && s[13] == '-' && all_hex(s + 14, 4) &&
+           s[18] == '-' && all_hex(s + 19, 4) && s[23] == '-' && all_hex(s + 24, 12);
+}
+
+static int digits(const char *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static int is_date(const char *s)
+{
+    if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2))
+        return 0;
+    int year = atoi(s), month = atoi(s + 5), day = atoi(s + 8);
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month < 1 || month > 12 || day < 1)
+        return 0;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return day <= days[month - 1] + (month == 2 && leap);
+}
+
+/* RFC 3339: 2024-01-31T12:30:00[.frac](Z|+hh:mm) */
+static int is_date_time(const char *s)
+{
+    if (strlen(s) < 20 || !is_date(s) || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+        return 0;
+    const char *t = s + 11;
+    if (!digits(t, 2) || t[2] != ':' || !digits(t + 3, 2) || t[5] != ':' || !digits(t + 6, 2))
+        return 0;
+    if (atoi(t) > 23 || atoi(t + 3) > 59 || atoi(t + 6) > 60)
+        return 0;
+    t += 8;
+    if (*t == '.') {
+        if (!isdigit((unsigned char)*++t))
+            return 0;
+        while (isdigit((unsigned char)*t))
+            t++;
+    }
+    if ((*t == 'Z' || *t == 'z') && t[1] == '\0')
+        return 1;
+    return (*t == '+' || *t == '-') && digits(t + 1, 2) && t[3] == ':' && digits(t + 4, 2) && t[6] == '\0' &&
+           atoi(t + 1) <= 23 && atoi(t + 4) <= 59;
+}
+
+static int is_ipv4(const char *s)
+{
+    for (int part = 0; part < 4; part++) {
+        if (!isdigit((unsigned char)*s))
+            return 0;
+        int value = 0, n = 0;
+        const char *start = s;
+        while (isdigit((unsigned char)*s) && n < 4)
+            value = value * 10 + (*s++ - '0'), n++;
+        if (n > 3 || value > 255 || (n > 1 && *start == '0'))
+            return 0;
+        if (part < 3 && *s++ != '.')
+            return 0;
+    }
+    return *s == '\0';
+}
+
+static int is_ipv6(const char *s)
+{
+    int groups = 0, compressed = 0;
+    if (s[0] == ':' && s[1] == ':')
+        compressed = 1, s += 2;
+    else if (*s == ':')
+        return 0;
+    while (*s != '\0') {
+        if (strchr(s, '.') != NULL && strchr(s, ':') == NULL) /* trailing dotted IPv4 */
+            return is_ipv4(s) && groups + 2 <= (compressed ? 7 : 8) && (compressed || groups + 2 == 8);
+        int n = 0;
+        while (isxdigit((unsigned char)s[n]))
+            n++;
+        if (n == 0 || n > 4)
+            return 0;
+        groups++;
+        s += n;
+        if (*s == '\0')
+            break;
+        if (*s++ != ':')
+            return 0;
+        if (*s == ':') {
+            if (compressed)
+                return 0;
+            compressed = 1;
+            s++;
+            if (*s == '\0')
+                break;
+        } else if (*s == '\0') {
+            return 0;
+        }
+    }
+    return compressed ? groups <= 7 : groups == 8;
+}
+
+static int is_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strlen(at + 1) < 3)
+        return 0;
+    for (const char *c = s; *c != '\0'; c++)
+        if (isspace((unsigned char)*c) || *c == '<' || *c == '>' || *c == ',' || *c == ';')
+            return 0;
+    const char *dot = strrchr(at + 1, '.');
+    return dot != NULL && dot > at + 1 && dot[1] != '\0' && at[1] != '.' && strstr(at + 1, "..") == NULL;
+}
+
+/* scheme ":" rest, RFC 3986's scheme syntax, with something after it */
+static int is_uri(const char *s)
+{
+    if (!isalpha((unsigned char)*s))
+        return 0;
+    const char *c = s + 1;
+    while (isalnum((unsigned char)*c) || *c == '+' || *c == '-' || *c == '.')
+        c++;
+    if (*c != ':' || c[1] == '\0')
+        return 0;
+    for (; *c != '\0'; c++)
+        if (isspace((unsigned char)*c) || (unsigned char)*c < 0x20 || *c == '"' || *c == '<' || *c == '>' || *c == '\\')
+            return 0;
+    return 1;
+}
+
+static void check_format(const mt_constraints_t *c, const cJSON *value, mt_verrors_t *errors)
+{
+    const char *s = value->valuestring;
+    switch (c->format) {
+    case MT_FORMAT_EMAIL:
+        if (!is_email(s))
+            add_error(errors, "value_error", "value is not a valid email address", value, "\"reason\":\"invalid email\"");
+        break;
+    case MT_FORMAT_UUID:
+        if (!is_uuid(s))
+            add_error(errors, "uuid_parsing", "Input should be a valid UUID", value, NULL);
+        break;
+    case MT_FORMAT_DATE:
+        if (strlen(s) != 10 || !is_date(s))
+            add_error(errors, "date_parsing", "Input should be a valid date in the format YYYY-MM-DD", value, NULL);
+        break;
+    case MT_FORMAT_DATE_TIME:
+        if (!is_date_time(s))
+            add_error(errors, "datetime_parsing", "Input should be a valid datetime (RFC 3339)", value, NULL);
+        break;
+    case MT_FORMAT_URI:
+        if (!is_uri(s))
+            add_error(errors, "url_parsing", "Input should be a valid URL", value, NULL);
+        break;
+    case MT_FORMAT_IPV4:
+        if (!is_ipv4(s))
+            add_error(errors, "ip_v4_address", "Input is not a valid IPv4 address", value, NULL);
+        break;
+    case MT_FORMAT_IPV6:
+        if (!is_ipv6(s))
+            add_error(errors, "ip_v6_address", "Input is not a valid IPv6 address", value, NULL);
+        break;
+    case MT_FORMAT_NONE:
+        break;
+    }
+}
+
+static void check_string(const mt_constraints_t *c, const cJSON *value, mt_verrors_t *errors)
+{
+    char msg[256], ctx[128];
+    const char *s = value->valuestring;
+    size_t len = (c->has & (MT_HAS_MIN_LENGTH | MT_HAS_MAX_LENGTH)) ? utf8_length(s) : 0;
+    if ((c->has & MT_HAS_MIN_LENGTH) && len < c->min_length) {
+        snprintf(msg, sizeof(msg), "String should have at least %zu character%s", c->min_length,
+                 c->min_length == 1 ? "" : "s");
+        snprintf(ctx, sizeof(ctx), "\"min_length\":%zu", c->min_length);
+        add_error(errors, "string_too_short", msg, value, ctx);
+    }
+    if ((c->has & MT_HAS_MAX_LENGTH) && len > c->max_length) {
+        snprintf(msg, sizeof(msg), "String should have at most %zu character%s", c->max_length,
+                 c->max_length == 1 ? "" : "s");
+        snprintf(ctx, sizeof(ctx), "\"max_length\":%zu", c->max_length);
+        add_error(errors, "string_too_long", msg, value, ctx);
+    }
+    if ((c->has & MT_HAS_PATTERN) && c->pattern_code != NULL) {
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(c->pattern_code, NULL);
+        int rc = pcre2_match(c->pattern_code, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL);
+        pcre2_match_data_free(md);
+        if (rc < 0) {
+            mt_buf_t buf = {0};
+            snprintf(msg, sizeof(msg), "String should match pattern '%s'", c->pattern);
+            APPEND(&buf, "\"pattern\":");
+            mt_json_encode_string(&buf, c->pattern, strlen(c->pattern));
+            mt_buf_append(&buf, "", 1);
+            add_error(errors, "string_pattern_mismatch", msg, value, buf.data);
+            mt_buf_free(&buf);
+        }
+    }
+    if (c->has & MT_HAS_FORMAT)
+        check_format(c, value, errors);
+}
+
+static void check_number(const mt_constraints_t *c, const cJSON *value, mt_verrors_t *errors)
+{
+    double n = value->valuedouble;
+    char num[64], msg[256], ctx[128];
+#define BOUND(flag, field, fails, type, words, key)                                                                         \
+    if ((c->has & flag) && (fails)) {                                                                                      \
+        format_number(c->field, num, sizeof(num));                                                                         \
+        snprintf(msg, sizeof(msg), "Input should be " words " %s", num);                                                   \
+        snprintf(ctx, sizeof(ctx), "\"" key "\":%s", num);                                                                 \
+        add_error(errors, type, msg, value, ctx);                                                                          \
+    }
+    BOUND(MT_HAS_EXCLUSIVE_MINIMUM, exclusive_minimum, !(n > c->exclusive_minimum), "greater_than", "greater than", "gt")
+    BOUND(MT_HAS_MINIMUM, minimum, !(n >= c->minimum), "greater_than_equal", "greater than or equal to", "ge")
+    BOUND(MT_HAS_EXCLUSIVE_MAXIMUM, exclusive_maximum, !(n < c->exclusive_maximum), "less_than", "less than", "lt")
+    BOUND(MT_HAS_MAXIMUM, maximum, !(n <= c->maximum), "less_than_equal", "less than or equal to", "le")
+#undef BOUND
+    if (c->has & MT_HAS_MULTIPLE_OF) {
+        double q = n / c->multiple_of;
+        if (!isfinite(q) || fabs(q - round(q)) > 1e-9 * fmax(1, fabs(q))) {
+            format_number(c->multiple_of, num, sizeof(num));
+            snprintf(msg, sizeof(msg), "Input should be a multiple of %s", num);
+            snprintf(ctx, sizeof(ctx), "\"multiple_of\":%s", num);
+            add_error(errors, "multiple_of", msg, value, ctx);
+        }
+    }
+}
+
+static int json_equal(const cJSON *a, const cJSON *b)
+{
+    return cJSON_Compare(a, b, 1);
+}
+
+static void check_array(const mt_constraints_t *c, const cJSON *value, mt_verrors_t *errors)
+{
+    size_t n = (size_t)cJSON_GetArraySize(value);
+    char msg[256], ctx[160];
+    if ((c->has & MT_HAS_MIN_ITEMS) && n < c->min_items) {
+        snprintf(msg, sizeof(msg), "List should have at least %zu item%s after validation, not %zu", c->min_items,
+                 c->min_items == 1 ? "" : "s", n);
+        snprintf(ctx, sizeof(ctx), "\"field_type\":\"List\",\"min_length\":%zu,\"actual_length\":%zu", c->min_items, n);
+        add_error(errors, "too_short", msg, value, ctx);
+    }
+    if ((c->has & MT_HAS_MAX_ITEMS) && n > c->max_items) {
+        snprintf(msg, sizeof(msg), "List should have at most %zu item%s after validation, not %zu", c->max_items,
+                 c->max_items == 1 ? "" : "s", n);
+        snprintf(ctx, sizeof(ctx), "\"field_type\":\"List\",\"max_length\":%zu,\"actual_length\":%zu", c->max_items, n);
+        add_error(errors, "too_long", msg, value, ctx);
+    }
+    if ((c->has & MT_HAS_UNIQUE_ITEMS) && c->unique_items) {
+        for (const cJSON *a = value->child; a != NULL; a = a->next) {
+            for (const cJSON *b = a->next; b != NULL; b = b->next) {
+                if (json_equal(a, b)) {
+                    add_error(errors, "unique_items", "List should have unique items", value, NULL);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+static void check_constraints(const mt_constraints_t *c, const cJSON *value, mt_verrors_t *errors)
+{
+    if (c == NULL)
+        return;
+    if (cJSON_IsString(value))
+        check_string(c, value, errors);
+    else if (cJSON_IsNumber(value))
+        check_number(c, value, errors);
+    else if (cJSON_IsArray(value))
+        check_array(c, value, errors);
+}
+
+/* "'draft' or 'published'", "'a', 'b' or 'c'" */
+static void describe_literals(const mt_type_t *type, mt_buf_t *out)
+{
+    const mt_type_t *const *members = type->kind == MT_TYPE_UNION ? (const mt_type_t *const *)type->u.any_of.members : &type;
+    size_t n = type->kind == MT_TYPE_UNION ? type->u.any_of.num_members : 1;
+    for (size_t i = 0; i != n; i++) {
+        const mt_type_t *m = mt_type_resolved(members[i]);
+        if (i != 0)
+            mt_buf_append(out, i + 1 == n ? " or " : ", ", i + 1 == n ? 4 : 2);
+        if (m->u.literal.is_string) {
+            mt_buf_append(out, "'", 1);
+            mt_buf_append(out, m->u.literal.string, strlen(m->u.literal.string));
+            mt_buf_append(out, "'", 1);
+        } else {
+            char num[32];
+            int len = snprintf(num, sizeof(num), "%lld", m->u.literal.integer);
+            mt_buf_append(out, num, (size_t)len);
+        }
+    }
+}
+
+static int literal_matches(const mt_type_t *type, const cJSON *value)
+{
+    if (type->u.literal.is_string)
+        return cJSON_IsString(value) && strcmp(value->valuestring, type->u.literal.string) == 0;
+    return cJSON_IsNumber(value) && value->valuedouble == (double)type->u.literal.integer;
+}
+
+static int all_literals(const mt_type_t *type)
+{
+    for (size_t i = 0; i != type->u.any_of.num_members; i++) {
+        const mt_type_t *m = mt_type_resolved(type->u.any_of.members[i]);
+        if (m == NULL || m->kind != MT_TYPE_LITERAL)
+            return 0;
+    }
+    return 1;
+}
+
+static void literal_error(const mt_type_t *type, const cJSON *value, mt_verrors_t *errors)
+{
+    mt_buf_t expected = {0}, msg = {0}, ctx = {0};
+    describe_literals(type, &expected);
+    mt_buf_append(&expected, "", 1);
+    APPEND(&msg, "Input should be ");
+    mt_buf_append(&msg, expected.data, expected.len);
+    APPEND(&ctx, "\"expected\":");
+    mt_json_encode_string(&ctx, expected.data, expected.len - 1);
+    mt_buf_append(&ctx, "", 1);
+    add_error(errors, "literal_error", msg.data, value, ctx.data);
+    mt_buf_free(&expected);
+    mt_buf_free(&msg);
+    mt_buf_free(&ctx);
+}
+
+static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *errors, int depth);
+
+static void validate_object(const mt_type_t *type, const cJSON *value, mt_verrors_t *errors, int depth)
+{
+    char msg[256], ctx[256];
+    if (!cJSON_IsObject(value)) {
+        if (type->u.object.name != NULL) {
+            snprintf(msg, sizeof(msg), "Input should be a valid dictionary or instance of %s", type->u.object.name);
+            snprintf(ctx, sizeof(ctx), "\"class_name\":\"%s\"", type->u.object.name);
+            add_error(errors, "model_type", msg, value, ctx);
+        } else {
+            add_error(errors, "dict_type", "Input should be a valid dictionary", value, NULL);
+        }
+        return;
+    }
+    for (size_t i = 0; i != type->u.object.num_fields; i++) {
+        const mt_field_t *field = type->u.object.fields + i;
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(value, field->name);
+        mt_verrors_push_key(errors, field->name, strlen(field->name));
+        if (item == NULL) {
+            if (!field->optional && !(field->type->constraints && field->type->constraints->default_json))
+                add_error(errors, "missing", "Field required", value, NULL);
+        } else if (!(cJSON_IsNull(item) && (field->optional || field->type->nullable))) {
+            validate(field->type, item, errors, depth + 1);
+        }
+        mt_verrors_pop(errors);
+    }
+}
+
+static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *errors, int depth)
+{
+    size_t before = errors->count;
+    if (depth > MAX_DEPTH) {
+        add_error(errors, "recursion_loop", "Recursion error - cyclic reference detected", NULL, NULL);
+        return 1;
+    }
+    if (cJSON_IsNull(value) && type->nullable)
+        return 0;
+    switch (type->kind) {
+    case MT_TYPE_ANY:
+        break;
+    case MT_TYPE_NIL:
+        if (!cJSON_IsNull(value))
+            add_error(errors, "none_required", "Input should be None", value, NULL);
+        break;
+    case MT_TYPE_STRING:
+        if (!cJSON_IsString(value))
+            add_error(errors, "string_type", "Input should be a valid string", value, NULL);
+        break;
+    case MT_TYPE_NUMBER:
+        if (!cJSON_IsNumber(value))
+            add_error(errors, "float_type", "Input should be a valid number", value, NULL);
+        break;
+    case MT_TYPE_INTEGER:
+        if (!cJSON_IsNumber(value))
+            add_error(errors, "int_type", "Input should be a valid integer", value, NULL);
+        else if (value->valuedouble != floor(value->valuedouble) || fabs(value->valuedouble) > 9007199254740992.0)
+            add_error(errors, "int_from_float", "Input should be a valid integer, got a number with a fractional part",
+                      value, NULL);
+        break;
+    case MT_TYPE_BOOLEAN:
+        if (!cJSON_IsBool(value))
+            add_error(errors, "bool_type", "Input should be a valid boolean", value, NULL);
+        break;
+    case MT_TYPE_TABLE:
+        if (!cJSON_IsObject(value))
+            add_error(errors, "dict_type", "Input should be a valid dictionary", value, NULL);
+        break;
+    case MT_TYPE_MAP:
+        if (!cJSON_IsObject(value)) {
+            add_error(errors, "dict_type", "Input should be a valid dictionary", value, NULL);
+            break;
+        }
+        for (const cJSON *item = value->child; item != NULL; item = item->next) {
+            mt_verrors_push_key(errors, item->string, strlen(item->string));
+            validate(type->u.items, item, errors, depth + 1);
+            mt_verrors_pop(errors);
+        }
+        break;
+    case MT_TYPE_ARRAY: {
+        if (!cJSON_IsArray(value)) {
+            add_error(errors, "list_type", "Input should be a valid list", value, NULL);
+            break;
+        }
+        long index = 0;
+        for (const cJSON *item = value->child; item != NULL; item = item->next, index++) {
+            mt_verrors_push_index(errors, index);
+            validate(type->u.items, item, errors, depth + 1);
+            mt_verrors_pop(errors);
+        }
+        break;
+    }
+    case MT_TYPE_OBJECT:
+        validate_object(type, value, errors, depth);
+        break;
+    case MT_TYPE_LITERAL:
+        if (!literal_matches(type, value))
+            literal_error(type, value, errors);
+        break;
+    case MT_TYPE_UNION: {
+        if (all_literals(type)) {
+            int matched = 0;
+            for (size_t i = 0; i != type->u.any_of.num_members && !matched; i++)
+                matched = literal_matches(mt_type_resolved(type->u.any_of.members[i]), value);
+            if (!matched)
+                literal_error(type, value, errors);
+            break;
+        }
+        /* the first member that takes the value wins; otherwise every member's errors, tagged with it (as Pydantic does) */
+        mt_buf_t scratch = {0};
+        mt_verrors_t trial = *errors;
+        trial.out = &scratch;
+        trial.count = 0;
+        for (size_t i = 0; i != type->u.any_of.num_members; i++) {
+            size_t mark_len = scratch.len, mark_count = trial.count;
+            char name[128];
+            mt_type_describe(type->u.any_of.members[i], name, sizeof(name));
+            mt_verrors_push_key(&trial, name, strlen(name));
+            size_t added = validate(type->u.any_of.members[i], value, &trial, depth + 1);
+            mt_verrors_pop(&trial);
+            if (added == 0) {
+                scratch.len = mark_len;
+                trial.count = mark_count;
+                mt_buf_free(&scratch);
+                return errors->count - before;
+            }
+        }
+        /* every member failed: all their errors count */
+        if (errors->count != 0)
+            APPEND(errors->out, ",");
+        mt_buf_append(errors->out, scratch.data, scratch.len);
+        errors->count += trial.count;
+        mt_buf_free(&scratch);
+        break;
+    }
+    case MT_TYPE_NAME:
+        if (type->u.ref.target != NULL)
+            validate(type->u.ref.target, value, errors, depth + 1);
+        break;
+    case MT_TYPE_REQUEST:
+        break;
+    }
+    if (errors->count == before)
+        check_constraints(type->constraints, value, errors);
+    return errors->count - before;
+}
+
+size_t mt_validate_json(const mt_type_t *type, const cJSON *value, mt_verrors_t *errors)
+{
+    if (value == NULL) {
+        mt_verrors_add(errors, "missing", "Field required", NULL, NULL);
+        return 1;
+    }
+    return validate(type, value, errors, 0);
+}
+
+static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors, int depth);
+
+static cJSON *create_string(const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    cJSON *value = cJSON_CreateString(copy);
+    free(copy);
+    return value;
+}
+
+static cJSON *string_error(mt_verrors_t *errors, const char *type, const char *msg, const char *text, size_t len)
+{
+    mt_buf_t input = {0};
+    mt_json_encode_string(&input, text, len);
+    mt_buf_append(&input, "", 1);
+    mt_verrors_add(errors, type, msg, input.data, NULL);
+    mt_buf_free(&input);
+    return NULL;
+}
+
+static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors, int depth)
+{
+    const mt_type_t *t = mt_type_resolved(type);
+    char buf[64];
+    if (t == NULL || depth > 16)
+        return create_string(text, len);
+    switch (t->kind) {
+    case MT_TYPE_INTEGER: {
+        /* decimal digits only, in range: not 1.5, 1e3, 0x10 or " 1" */
+        size_t i = len != 0 && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+        int ok = len > i && len - i <= 19;
+        for (size_t j = i; ok && j < len; j++)
+            ok = isdigit((unsigned char)text[j]);
+        if (ok) {
+            memcpy(buf, text, len);
+            buf[len] = '\0';
+            errno = 0;
+            long long n = strtoll(buf, NULL, 10);
+            if (errno == 0 && n >= -9007199254740992LL && n <= 9007199254740992LL)
+                return cJSON_CreateNumber((double)n);
+        }
+        return string_error(errors, "int_parsing", "Input should be a valid integer, unable to parse string as an integer",
+                            text, len);
+    }
+    case MT_TYPE_NUMBER: {
+        if (len != 0 && len < sizeof(buf) && !isspace((unsigned char)text[0])) {
+            memcpy(buf, text, len);
+            buf[len] = '\0';
+            char *end;
+            errno = 0;
+            double n = strtod(buf, &end);
+            int hex = strchr(buf, 'x') != NULL || strchr(buf, 'X') != NULL;
+            if (*end == '\0' && errno == 0 && isfinite(n) && !hex)
+                return cJSON_CreateNumber(n);
+        }
+        return string_error(errors, "float_parsing", "Input should be a valid number, unable to parse string as a number",
+                            text, len);
+    }
+    case MT_TYPE_BOOLEAN: {
+        static const char *truthy[] = {"true", "1", "yes", "on"}, *falsy[] = {"false", "0", "no", "off"};
+        for (size_t i = 0; i < 4; i++) {
+            if (strlen(truthy[i]) == len && strncasecmp(text, truthy[i], len) == 0)
+                return cJSON_CreateTrue();
+            if (strlen(falsy[i]) == len && strncasecmp(text, falsy[i], len) == 0)
+                return cJSON_CreateFalse();
+        }
+        return string_error(errors, "bool_parsing", "Input should be a valid boolean, unable to interpret input", text,
+                            len);
+    }
+    case MT_TYPE_LITERAL:
+        if (!t->u.literal.is_string) {
+            mt_type_t integer = {.kind = MT_TYPE_INTEGER};
+            return convert(&integer, text, len, errors, depth + 1);
+        }
+        break;
+    case MT_TYPE_UNION: {
+        /* the first member the text converts to; strings last, so "5" is 5 for integer|string */
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t i = 0; i != t->u.any_of.num_members; i++) {
+                const mt_type_t *m = mt_type_resolved(t->u.any_of.members[i]);
+                int stringy = m->kind == MT_TYPE_STRING || m->kind == MT_TYPE_ANY ||
+                              (m->kind == MT_TYPE_LITERAL && m->u.literal.is_string);
+                if (stringy != pass)
+                    continue;
+                mt_buf_t scratch = {0};
+                mt_verrors_t trial = *errors;
+                trial.out = &scratch;
+                trial.count = 0;
+                cJSON *value = convert(m, text, len, &trial, depth + 1);
+                mt_buf_free(&scratch);
+                if (value != NULL)
+                    return value;
+            }
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return create_string(text, len); /* strings, string literals, any: the text itself, checked by the validator */
+}
+
+cJSON *mt_validate_string(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors)
+{
+    size_t before = errors->count;
+    cJSON *value = convert(type, text, len, errors, 0);
+    if (value == NULL)
+        return NULL;
+    if (mt_validate_json(type, value, errors) != 0 || errors->count != before) {
+        cJSON_Delete(value);
+        return NULL;
+    }
+    return value;
+}
