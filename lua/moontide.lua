@@ -19,6 +19,7 @@ App.__index = App
 local ROUTE_OPTS = {
   summary = "string", description = "string", tags = "table", status = "number",
   deprecated = "boolean", responses = "table", include_in_schema = "boolean",
+  params = "table", returns = "string",
 }
 
 --- moontide.app{ title=, version=, description= }: a new application.

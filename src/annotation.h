@@ -88,6 +88,9 @@ const mt_named_type_t *mt_schema_find_type(const mt_schema_t *schema, const char
  */
 size_t mt_schema_resolve(mt_schema_t *schema);
 
+/* Resolves the types of one handler doc made after mt_schema_resolve (a route's opts). */
+void mt_schema_resolve_doc(mt_schema_t *schema, mt_handler_doc_t *doc);
+
 /* Writes a type as an annotation would spell it ("string[]", "Item?") into buf. */
 const char *mt_type_describe(const mt_type_t *type, char *buf, size_t size);
 

@@ -21,6 +21,7 @@
 #include "embedded.h"
 #include "lua_api.h"
 #include "request.h"
+#include "route_opts.h"
 
 const mt_embedded_t *mt_embedded_find(const mt_embedded_t *table, const char *name)
 {
@@ -168,18 +169,29 @@ static void route_free(mt_route_t *route)
 
 /*
  * Finds the handler's annotation block (the one standing above the line of
- * its `function` keyword) and plans its arguments. The handler is on top of
+ * its `function` keyword), lets the route's opts (at `entry`) add to it or
+ * replace it, and plans the handler's arguments. The handler is on top of
  * the stack.
  */
-static void attach_annotations(mt_app_t *app, mt_route_t *route)
+static void attach_annotations(mt_app_t *app, mt_route_t *route, int entry)
 {
     lua_State *L = app->L;
     lua_Debug ar;
     lua_pushvalue(L, -1);
-    if (!lua_getinfo(L, ">S", &ar) || ar.source[0] != '@')
-        return; /* a C function, or code loaded from a string: no annotations */
-    const char *file = ar.source + 1;
-    route->doc = mt_schema_find_doc(app->schema, file, ar.linedefined);
+    if (lua_getinfo(L, ">S", &ar) && ar.source[0] == '@') /* not a C function or code from a string */
+        route->doc = mt_schema_find_doc(app->schema, ar.source + 1, ar.linedefined);
+    const char *file = route->doc != NULL ? route->doc->file : ar.source + (ar.source[0] == '@');
+    int line = route->doc != NULL ? route->doc->line : ar.linedefined;
+    lua_getfield(L, entry, "opts");
+    if (lua_istable(L, -1)) {
+        /* problems with opts point at the registration, "file:line" */
+        const char *colon = strrchr(route->where, ':');
+        char *where_file = colon ? strndup(route->where, (size_t)(colon - route->where)) : strdup(route->where);
+        route->doc = mt_route_opts_doc(app->schema, L, lua_gettop(L), route->doc, where_file,
+                                       colon ? atoi(colon + 1) : 0);
+        free(where_file);
+    }
+    lua_pop(L, 1);
     if (route->doc == NULL)
         return;
     const char *fn_params[64];
@@ -188,7 +200,7 @@ static void attach_annotations(mt_app_t *app, mt_route_t *route)
     while (num_fn_params < 64 && (name = lua_getlocal(L, NULL, (int)num_fn_params + 1)) != NULL)
         fn_params[num_fn_params++] = mt_arena_strndup(&app->schema->arena, name, strlen(name));
     route->binding = mt_binding_plan(app->schema, route->doc, fn_params, num_fn_params, route->param_names,
-                                     route->num_params, file, ar.linedefined);
+                                     route->num_params, file, line);
 }
 
 /* Copies one entry of app._routes (on top of the stack) into C and the router. */
@@ -221,7 +233,7 @@ static void add_route(mt_app_t *app)
     for (int i = 0; route->param_names != NULL && i < num_params; i++)
         route->param_names[route->num_params++] = strndup(names[i].base, names[i].len);
     lua_getfield(L, entry, "handler");
-    attach_annotations(app, route);
+    attach_annotations(app, route, entry);
     route->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     route->index = app->num_routes;
     app->routes[app->num_routes++] = route;

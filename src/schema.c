@@ -251,13 +251,16 @@ size_t mt_schema_resolve(mt_schema_t *schema)
     for (size_t i = 0; i != schema->num_types; i++)
         if (schema->types[i].is_class)
             merge_parents(schema, schema->types + i);
-    for (size_t i = 0; i != schema->num_docs; i++) {
-        mt_handler_doc_t *doc = schema->docs + i;
-        for (size_t p = 0; p != doc->num_params; p++)
-            resolve_type(schema, doc->params[p].type, 0);
-        resolve_type(schema, doc->returns, 0);
-        for (size_t r = 0; r != doc->num_responses; r++)
-            resolve_type(schema, doc->responses[r].type, 0);
-    }
+    for (size_t i = 0; i != schema->num_docs; i++)
+        mt_schema_resolve_doc(schema, schema->docs + i);
     return schema->num_problems - before;
+}
+
+void mt_schema_resolve_doc(mt_schema_t *schema, mt_handler_doc_t *doc)
+{
+    for (size_t p = 0; p != doc->num_params; p++)
+        resolve_type(schema, doc->params[p].type, 0);
+    resolve_type(schema, doc->returns, 0);
+    for (size_t r = 0; r != doc->num_responses; r++)
+        resolve_type(schema, doc->responses[r].type, 0);
 }

@@ -576,22 +576,23 @@ static int apply_constraint(mt_parse_ctx_t *ctx, mt_constraints_t *c, const cJSO
     return 0;
 }
 
+mt_constraints_t *mt_constraints_from_json(mt_parse_ctx_t *ctx, const cJSON *table)
+{
+    if (cJSON_IsArray(table) && cJSON_GetArraySize(table) != 0)
+        return fail(ctx, "constraints are written {name=value, ...}");
+    mt_constraints_t *c = mt_arena_alloc(ctx->arena, sizeof(*c));
+    for (const cJSON *item = table->child; item != NULL; item = item->next)
+        if (apply_constraint(ctx, c, item) != 0)
+            return NULL;
+    return c;
+}
+
 mt_constraints_t *mt_constraints_parse(mt_parse_ctx_t *ctx, const char **p)
 {
     cJSON *table = parse_lua_table(ctx, p, 0);
     if (table == NULL)
         return NULL;
-    mt_constraints_t *c = mt_arena_alloc(ctx->arena, sizeof(*c));
-    if (cJSON_IsArray(table) && cJSON_GetArraySize(table) != 0) {
-        cJSON_Delete(table);
-        return fail(ctx, "constraints are written {name=value, ...}");
-    }
-    for (const cJSON *item = table->child; item != NULL; item = item->next) {
-        if (apply_constraint(ctx, c, item) != 0) {
-            cJSON_Delete(table);
-            return NULL;
-        }
-    }
+    mt_constraints_t *c = mt_constraints_from_json(ctx, table);
     cJSON_Delete(table);
     return c;
 }

@@ -22,4 +22,9 @@ mt_type_t *mt_type_parse(mt_parse_ctx_t *ctx, const char **p);
 /* Parses the Lua-syntax table at *p (at '{') and moves *p past it. NULL (with ctx->err) when malformed. */
 mt_constraints_t *mt_constraints_parse(mt_parse_ctx_t *ctx, const char **p);
 
+struct cJSON;
+
+/* The same, from a JSON object of keyword = value (routes built in code). */
+mt_constraints_t *mt_constraints_from_json(mt_parse_ctx_t *ctx, const struct cJSON *table);
+
 #endif
