@@ -12,6 +12,7 @@
 #include "binding.h"
 #include "json.h"
 #include "serialize.h"
+#include "validate.h"
 
 #define MAX_DEPTH 128
 
@@ -172,7 +173,38 @@ static int write_map(serializer_t *s, int index, const mt_type_t *type, int dept
     return mt_buf_append(s->out, "}", 1);
 }
 
+static int write_typed(serializer_t *s, int index, const mt_type_t *type, int depth);
+
+/*
+ * Writes a value, then holds what was written to the type's constraints: the
+ * fragment is parsed back and validated, which costs something only for
+ * constrained types.
+ */
 static int write_value(serializer_t *s, int index, const mt_type_t *type, int depth)
+{
+    size_t mark = s->out->len;
+    if (write_typed(s, index, type, depth) != 0)
+        return -1;
+    if (type->constraints == NULL || (type->constraints->has == 0))
+        return 0;
+    cJSON *written = cJSON_ParseWithLength(s->out->data + mark, s->out->len - mark);
+    mt_buf_t errors_json = {0};
+    mt_verrors_t errors;
+    mt_verrors_init(&errors, &errors_json, "response");
+    size_t failed = written != NULL ? mt_validate_json(type, written, &errors) : 1;
+    cJSON_Delete(written);
+    if (failed != 0) {
+        /* the first error's message: {"type":...,"loc":[...],"msg":"...", */
+        cJSON *parsed = cJSON_ParseWithLength(errors_json.data, errors_json.len);
+        cJSON *msg = cJSON_GetObjectItemCaseSensitive(parsed, "msg");
+        mismatch(s, "%s", cJSON_IsString(msg) ? msg->valuestring : "does not fit its constraints");
+        cJSON_Delete(parsed);
+    }
+    mt_buf_free(&errors_json);
+    return failed != 0 ? -1 : 0;
+}
+
+static int write_typed(serializer_t *s, int index, const mt_type_t *type, int depth)
 {
     lua_State *L = s->L;
     if (depth > MAX_DEPTH || !lua_checkstack(L, 8))

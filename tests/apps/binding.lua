@@ -60,4 +60,13 @@ app:post("/counts", function(body) return body end)
 ---@param ids integer[] {in="body", minItems=1}
 app:post("/ids", function(ids) return { count = #ids, ids = ids } end)
 
+---@class Score
+---@field value integer {maximum=10}
+---@field label? string {pattern="^[a-z]+$"}
+
+---@param v integer
+---@param label? string
+---@return Score
+app:get("/scores/{v}", function(v, label) return { value = v, label = label } end)
+
 return app

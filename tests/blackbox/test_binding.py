@@ -132,6 +132,14 @@ class ResponseModels(ServerTestCase):
             self.assertEqual((status, json.loads(body)), (500, {"detail": "Internal Server Error"}))
             self.assertIn(f"does not fit its ---@return Public: {reason}", self.server.stderr())
 
+    def test_response_constraints_are_checked_too(self):
+        self.assertEqual(self.server.request("GET", "/scores/10?label=ok")[:3:2], (200, b'{"value":10,"label":"ok"}'))
+        for path, reason in (("/scores/11", "value: Input should be less than or equal to 10"),
+                             ("/scores/1?label=NO", "label: String should match pattern '^[a-z]+$'")):
+            status, _, body = self.server.request("GET", path)
+            self.assertEqual(status, 500, path)
+            self.assertIn(f"does not fit its ---@return Score: {reason}", self.server.stderr())
+
     def test_an_explicit_status_wins(self):
         status, _, body = self.server.request("GET", "/users/4")
         self.assertEqual((status, body), (202, b'{"id":4,"name":"x","nick":"y"}'))
