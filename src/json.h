@@ -34,6 +34,13 @@ void mt_json_init(lua_State *L);
  */
 int mt_json_encode(lua_State *L, int index, mt_buf_t *out, const char **err);
 
+/*
+ * Writes a finite number as JSON into text (32 bytes): integral values as
+ * integers, others in a short form that reads back as the same double.
+ * Returns the length (no NUL is written).
+ */
+size_t mt_json_format_number(double n, char *text);
+
 /* Appends `len` bytes of `str` as a JSON string literal, quotes included. */
 int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len);
 

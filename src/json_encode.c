@@ -109,25 +109,75 @@ int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len)
     return 0;
 }
 
+/* Writes the digits of v (backwards from `end`); returns where they start. */
+static char *write_digits(char *end, unsigned long long v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return end;
+}
+
+size_t mt_json_format_number(double n, char *text)
+{
+    static const double powers[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    char digits[24], *end = digits + sizeof(digits);
+    if (n == floor(n) && fabs(n) < 9223372036854775808.0) { /* 2^63: an integral double prints exactly */
+        char *start = write_digits(end, (unsigned long long)fabs(n));
+        size_t len = 0;
+        if (n < 0)
+            text[len++] = '-';
+        memcpy(text + len, start, (size_t)(end - start));
+        return len + (size_t)(end - start);
+    }
+    /*
+     * Few decimals (prices, measures): n * 10^k is a whole number and dividing
+     * it back gives n exactly, so "whole.fraction" reads back as n. This
+     * avoids printf and strtod on the hot path.
+     */
+    for (int k = 1; k <= 6; k++) {
+        double scaled = n * powers[k];
+        if (scaled != floor(scaled) || fabs(scaled) >= 9007199254740992.0 || scaled / powers[k] != n)
+            continue;
+        unsigned long long v = (unsigned long long)fabs(scaled);
+        char *start = write_digits(end, v);
+        int ndigits = (int)(end - start);
+        size_t len = 0;
+        if (n < 0)
+            text[len++] = '-';
+        if (ndigits <= k) { /* 0.00ddd */
+            text[len++] = '0';
+            text[len++] = '.';
+            for (int z = 0; z < k - ndigits; z++)
+                text[len++] = '0';
+            memcpy(text + len, start, (size_t)ndigits);
+            return len + (size_t)ndigits;
+        }
+        memcpy(text + len, start, (size_t)(ndigits - k));
+        len += (size_t)(ndigits - k);
+        text[len++] = '.';
+        memcpy(text + len, start + ndigits - k, (size_t)k);
+        return len + (size_t)k;
+    }
+    /* otherwise the shortest %g form that reads back as the same double */
+    int len = 0;
+    for (int precision = 15; precision <= 17; precision++) {
+        len = snprintf(text, 32, "%.*g", precision, n);
+        if (strtod(text, NULL) == n)
+            break;
+    }
+    return (size_t)len;
+}
+
 static int encode_number(encoder_t *e, lua_Number n)
 {
     char text[32];
-    int len;
     if (!isfinite(n)) {
         e->err = "cannot encode a non-finite number (inf or nan) as JSON";
         return -1;
     }
-    if (n == floor(n) && fabs(n) < 9223372036854775808.0) { /* 2^63: an integral double prints exactly */
-        len = snprintf(text, sizeof(text), "%lld", (long long)n);
-    } else {
-        /* the shortest form that reads back as the same double */
-        for (int precision = 15;; precision++) {
-            len = snprintf(text, sizeof(text), "%.*g", precision, n);
-            if (precision == 17 || strtod(text, NULL) == n)
-                break;
-        }
-    }
-    return mt_buf_append(e->out, text, (size_t)len);
+    return mt_buf_append(e->out, text, mt_json_format_number(n, text));
 }
 
 static int encode_value(encoder_t *e, int index);

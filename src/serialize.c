@@ -69,19 +69,9 @@ static int write_plain(serializer_t *s, int index)
 static int write_number(serializer_t *s, lua_Number n)
 {
     char text[32];
-    int len;
     if (!isfinite(n))
         return mismatch(s, "%s", "inf or nan is not a JSON number");
-    if (n == floor(n) && fabs(n) < 9223372036854775808.0) {
-        len = snprintf(text, sizeof(text), "%lld", (long long)n);
-    } else {
-        for (int precision = 15;; precision++) {
-            len = snprintf(text, sizeof(text), "%.*g", precision, n);
-            if (precision == 17 || strtod(text, NULL) == n)
-                break;
-        }
-    }
-    return mt_buf_append(s->out, text, (size_t)len);
+    return mt_buf_append(s->out, text, mt_json_format_number(n, text));
 }
 
 static int write_object(serializer_t *s, int index, const mt_type_t *type, int depth)
@@ -187,11 +177,22 @@ static int write_value(serializer_t *s, int index, const mt_type_t *type, int de
         return -1;
     if (type->constraints == NULL || (type->constraints->has == 0))
         return 0;
-    cJSON *written = cJSON_ParseWithLength(s->out->data + mark, s->out->len - mark);
+    /* scalars are checked as they are (a cJSON node on the stack); anything else is parsed back */
+    cJSON scalar = {0}, *written = NULL;
+    if (lua_type(s->L, index) == LUA_TSTRING) {
+        scalar.type = cJSON_String;
+        scalar.valuestring = (char *)lua_tostring(s->L, index);
+    } else if (lua_type(s->L, index) == LUA_TNUMBER) {
+        scalar.type = cJSON_Number;
+        scalar.valuedouble = lua_tonumber(s->L, index);
+    } else {
+        written = cJSON_ParseWithLength(s->out->data + mark, s->out->len - mark);
+    }
     mt_buf_t errors_json = {0};
     mt_verrors_t errors;
     mt_verrors_init(&errors, &errors_json, "response");
-    size_t failed = written != NULL ? mt_validate_json(type, written, &errors) : 1;
+    const cJSON *value = written != NULL ? written : scalar.type != 0 ? &scalar : NULL;
+    size_t failed = value != NULL ? mt_validate_json(type, value, &errors) : 1;
     cJSON_Delete(written);
     if (failed != 0) {
         /* the first error's message: {"type":...,"loc":[...],"msg":"...", */

@@ -91,18 +91,11 @@ static void add_error(mt_verrors_t *errors, const char *type, const char *msg, c
     free(input_json);
 }
 
-/* Shortest text that reads back as the same double; integers without a fraction. */
+/* The number as JSON writes it, NUL-terminated. */
 static const char *format_number(double n, char *buf, size_t size)
 {
-    if (n == floor(n) && fabs(n) < 9007199254740992.0) {
-        snprintf(buf, size, "%lld", (long long)n);
-        return buf;
-    }
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf(buf, size, "%.*g", precision, n);
-        if (strtod(buf, NULL) == n)
-            break;
-    }
+    (void)size; /* callers pass 64 bytes; mt_json_format_number writes at most 32 */
+    buf[mt_json_format_number(n, buf)] = '\0';
     return buf;
 }
 
