@@ -68,8 +68,206 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/*
+ * A strict RFC 8259 syntax check before cJSON, which is lenient (it takes
+ * 01, -.5, 1., raw control characters in strings) and cannot hold a NUL in
+ * a string (it would cut the string there, so \u0000 is refused). Strings
+ * must be valid UTF-8. One pass, no allocation.
+ */
+typedef struct st_syntax_t {
+    const unsigned char *p, *end;
+    const char *reason;
+    int depth;
+} syntax_t;
+
+static int syntax_value(syntax_t *s);
+
+static void syntax_space(syntax_t *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static int syntax_fail(syntax_t *s, const char *reason)
+{
+    s->reason = reason;
+    return -1;
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = p[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | (unsigned)d;
+    }
+    *out = v;
+    return 0;
+}
+
+static int syntax_string(syntax_t *s)
+{
+    s->p++; /* '"' */
+    while (s->p < s->end) {
+        unsigned c = *s->p;
+        if (c == '"') {
+            s->p++;
+            return 0;
+        }
+        if (c < 0x20)
+            return syntax_fail(s, "Invalid control character in a string");
+        if (c == '\\') {
+            if (s->end - s->p < 2)
+                break;
+            unsigned char e = s->p[1];
+            if (e == 'u') {
+                unsigned cp;
+                if (s->end - s->p < 6 || hex4(s->p + 2, &cp) != 0)
+                    return syntax_fail(s, "Invalid \\uXXXX escape");
+                if (cp == 0)
+                    return syntax_fail(s, "\\u0000 (NUL) in strings is not supported");
+                s->p += 6;
+            } else if (strchr("\"\\/bfnrt", e) != NULL && e != 0) {
+                s->p += 2;
+            } else {
+                return syntax_fail(s, "Invalid escape in a string");
+            }
+            continue;
+        }
+        if (c < 0x80) {
+            s->p++;
+            continue;
+        }
+        /* a UTF-8 sequence: no overlong forms, surrogates or values past U+10FFFF */
+        size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (n == 0 || (size_t)(s->end - s->p) < n)
+            return syntax_fail(s, "Invalid UTF-8 in a string");
+        unsigned cp = c & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+        for (size_t i = 1; i < n; i++) {
+            if ((s->p[i] & 0xc0) != 0x80)
+                return syntax_fail(s, "Invalid UTF-8 in a string");
+            cp = cp << 6 | (s->p[i] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (cp >= 0xd800 && cp <= 0xdfff) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+            return syntax_fail(s, "Invalid UTF-8 in a string");
+        s->p += n;
+    }
+    return syntax_fail(s, "Unterminated string");
+}
+
+static int syntax_digits(syntax_t *s)
+{
+    const unsigned char *start = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    return s->p > start ? 0 : syntax_fail(s, "Invalid number");
+}
+
+static int syntax_number(syntax_t *s)
+{
+    if (*s->p == '-')
+        s->p++;
+    if (s->p < s->end && *s->p == '0')
+        s->p++; /* a leading zero stands alone */
+    else if (syntax_digits(s) != 0)
+        return -1;
+    if (s->p < s->end && *s->p == '.') {
+        s->p++;
+        if (syntax_digits(s) != 0)
+            return -1;
+    }
+    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        s->p++;
+        if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+            s->p++;
+        if (syntax_digits(s) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int syntax_literal(syntax_t *s, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+        return syntax_fail(s, "Expecting value");
+    s->p += n;
+    return 0;
+}
+
+static int syntax_container(syntax_t *s, unsigned char close)
+{
+    if (++s->depth > MT_JSON_MAX_DEPTH)
+        return syntax_fail(s, "JSON nested too deeply");
+    s->p++;
+    syntax_space(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        s->depth--;
+        return 0;
+    }
+    for (;;) {
+        syntax_space(s);
+        if (close == '}') {
+            if (s->p >= s->end || *s->p != '"')
+                return syntax_fail(s, "Expecting property name enclosed in double quotes");
+            if (syntax_string(s) != 0)
+                return -1;
+            syntax_space(s);
+            if (s->p >= s->end || *s->p != ':')
+                return syntax_fail(s, "Expecting ':' delimiter");
+            s->p++;
+        }
+        if (syntax_value(s) != 0)
+            return -1;
+        syntax_space(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == close) {
+            s->p++;
+            s->depth--;
+            return 0;
+        }
+        return syntax_fail(s, close == '}' ? "Expecting ',' delimiter or '}'" : "Expecting ',' delimiter or ']'");
+    }
+}
+
+static int syntax_value(syntax_t *s)
+{
+    syntax_space(s);
+    if (s->p >= s->end)
+        return syntax_fail(s, "Expecting value: unexpected end of input");
+    switch (*s->p) {
+    case '{': return syntax_container(s, '}');
+    case '[': return syntax_container(s, ']');
+    case '"': return syntax_string(s);
+    case 't': return syntax_literal(s, "true");
+    case 'f': return syntax_literal(s, "false");
+    case 'n': return syntax_literal(s, "null");
+    default:
+        if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
+            return syntax_number(s);
+        return syntax_fail(s, "Expecting value");
+    }
+}
+
 cJSON *mt_json_parse(const char *json, size_t len, mt_json_error_t *err)
 {
+    syntax_t syntax = {(const unsigned char *)json, (const unsigned char *)json + len, NULL, 0};
+    if (syntax_value(&syntax) == 0) {
+        syntax_space(&syntax);
+        if (syntax.p != syntax.end)
+            syntax.reason = "Extra data after the JSON value";
+    }
+    if (syntax.reason != NULL) {
+        err->offset = (size_t)((const char *)syntax.p - json);
+        err->reason = syntax.reason;
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (root == NULL) {

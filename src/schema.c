@@ -80,13 +80,52 @@ const char *mt_type_describe(const mt_type_t *type, char *buf, size_t size)
     return buf;
 }
 
+/*
+ * ECMA-262 (JSON Schema's regex dialect) knows Unicode properties by their
+ * long names; PCRE2 10.42 only by the short ones.
+ */
+static const char *rewrite_properties(mt_schema_t *schema, const char *pattern)
+{
+    static const char *names[][2] = {
+        {"Letter", "L"},          {"Cased_Letter", "LC"},   {"Uppercase_Letter", "Lu"}, {"Lowercase_Letter", "Ll"},
+        {"Titlecase_Letter", "Lt"}, {"Modifier_Letter", "Lm"}, {"Other_Letter", "Lo"},  {"Mark", "M"},
+        {"Number", "N"},          {"Decimal_Number", "Nd"}, {"digit", "Nd"},           {"Letter_Number", "Nl"},
+        {"Other_Number", "No"},   {"Punctuation", "P"},     {"Symbol", "S"},           {"Separator", "Z"},
+        {"Space_Separator", "Zs"}, {"Other", "C"},          {"Control", "Cc"},
+    };
+    if (strstr(pattern, "\\p{") == NULL && strstr(pattern, "\\P{") == NULL)
+        return pattern;
+    size_t len = strlen(pattern);
+    char *out = mt_arena_alloc(&schema->arena, len + 1), *o = out;
+    for (const char *p = pattern; *p != '\0';) {
+        if (p[0] == '\\' && (p[1] == 'p' || p[1] == 'P') && p[2] == '{') {
+            const char *close = strchr(p + 3, '}');
+            for (size_t i = 0; close != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
+                if ((size_t)(close - p - 3) == strlen(names[i][0]) && memcmp(p + 3, names[i][0], strlen(names[i][0])) == 0) {
+                    o += sprintf(o, "\\%c{%s}", p[1], names[i][1]);
+                    p = close + 1;
+                    goto next;
+                }
+            }
+        }
+        if (p[0] == '\\' && p[1] != '\0')
+            *o++ = *p++; /* an escaped character is copied with its backslash */
+        *o++ = *p++;
+    next:;
+    }
+    *o = '\0';
+    return out;
+}
+
 static void compile_pattern(mt_schema_t *schema, mt_type_t *type)
 {
     mt_constraints_t *c = type->constraints;
     int code;
     PCRE2_SIZE offset;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)c->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &code, &offset,
-                                   NULL);
+    /* ECMA-262 semantics: $ only at the very end, \d and \w ASCII-only (no PCRE2_UCP) */
+    const char *pattern = rewrite_properties(schema, c->pattern);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &code,
+                                   &offset, NULL);
     if (re == NULL) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(code, message, sizeof(message));

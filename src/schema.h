@@ -80,6 +80,11 @@ typedef struct st_mt_field_t {
     int line;
 } mt_field_t;
 
+/* The name a field has on the wire: its alias when it has one. */
+#define MT_FIELD_WIRE_NAME(field)                                                                                          \
+    ((field)->type->constraints != NULL && (field)->type->constraints->alias != NULL ? (field)->type->constraints->alias    \
+                                                                                      : (field)->name)
+
 struct st_mt_type_t {
     mt_type_kind_t kind;
     int nullable;            /* T? */

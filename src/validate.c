@@ -25,6 +25,7 @@ void mt_verrors_init(mt_verrors_t *errors, mt_buf_t *out, const char *root)
     errors->out = out;
     errors->count = 0;
     errors->depth = 0;
+    errors->input_json = NULL;
     mt_verrors_push_key(errors, root, strlen(root));
 }
 
@@ -71,6 +72,8 @@ void mt_verrors_add(mt_verrors_t *errors, const char *type, const char *msg, con
     APPEND(out, "],\"msg\":");
     mt_json_encode_string(out, msg, strlen(msg));
     APPEND(out, ",\"input\":");
+    if (errors->input_json != NULL)
+        input_json = errors->input_json;
     if (input_json != NULL)
         mt_buf_append(out, input_json, strlen(input_json));
     else
@@ -86,7 +89,7 @@ void mt_verrors_add(mt_verrors_t *errors, const char *type, const char *msg, con
 /* Records an error whose input is a cJSON value (NULL: the input was absent). */
 static void add_error(mt_verrors_t *errors, const char *type, const char *msg, const cJSON *input, const char *ctx)
 {
-    char *input_json = input != NULL ? cJSON_PrintUnformatted(input) : NULL;
+    char *input_json = input != NULL && errors->input_json == NULL ? cJSON_PrintUnformatted(input) : NULL;
     mt_verrors_add(errors, type, msg, input_json, ctx);
     free(input_json);
 }
@@ -107,7 +110,7 @@ static size_t utf8_length(const char *s)
     return n;
 }
 
-/* ---- formats ---- */
+/* ---- formats: each check returns NULL for a valid string, else the reason ---- */
 
 static int all_hex(const char *s, size_t n)
 {
@@ -117,10 +120,14 @@ static int all_hex(const char *s, size_t n)
     return 1;
 }
 
-static int is_uuid(const char *s)
+static const char *uuid_error(const char *s)
 {
-    return strlen(s) == 36 && all_hex(s, 8) && s[8] == '-' && all_hex(s + 9, 4) && s[13] == '-' && all_hex(s + 14, 4) &&
-           s[18] == '-' && all_hex(s + 19, 4) && s[23] == '-' && all_hex(s + 24, 12);
+    if (strlen(s) != 36)
+        return "invalid length: expected 36 characters";
+    if (!(all_hex(s, 8) && s[8] == '-' && all_hex(s + 9, 4) && s[13] == '-' && all_hex(s + 14, 4) && s[18] == '-' &&
+          all_hex(s + 19, 4) && s[23] == '-' && all_hex(s + 24, 12)))
+        return "invalid character: expected hexadecimal digits in groups of 8-4-4-4-12";
+    return NULL;
 }
 
 static int digits(const char *s, int n)
@@ -131,151 +138,288 @@ static int digits(const char *s, int n)
     return 1;
 }
 
-static int is_date(const char *s)
+static const char *full_date_error(const char *s)
 {
     if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2))
-        return 0;
+        return "invalid date format: expected YYYY-MM-DD";
     int year = atoi(s), month = atoi(s + 5), day = atoi(s + 8);
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month < 1 || month > 12 || day < 1)
-        return 0;
+    if (month < 1 || month > 12)
+        return "month value is outside expected range of 1-12";
     int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return day <= days[month - 1] + (month == 2 && leap);
+    if (day < 1 || day > days[month - 1] + (month == 2 && leap))
+        return "day value is outside expected range";
+    return NULL;
 }
 
-/* RFC 3339: 2024-01-31T12:30:00[.frac](Z|+hh:mm) */
-static int is_date_time(const char *s)
+static const char *date_error(const char *s)
 {
-    if (strlen(s) < 20 || !is_date(s) || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
-        return 0;
+    return strlen(s) != 10 ? "invalid date format: expected YYYY-MM-DD" : full_date_error(s);
+}
+
+/* RFC 3339: 2024-01-31T12:30:00[.frac](Z|+hh:mm); a leap second only at 23:59 UTC */
+static const char *date_time_error(const char *s)
+{
+    if (strlen(s) < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+        return "invalid datetime format: expected YYYY-MM-DDTHH:MM:SS with a time zone";
+    const char *err = full_date_error(s);
+    if (err != NULL)
+        return err;
     const char *t = s + 11;
     if (!digits(t, 2) || t[2] != ':' || !digits(t + 3, 2) || t[5] != ':' || !digits(t + 6, 2))
-        return 0;
-    if (atoi(t) > 23 || atoi(t + 3) > 59 || atoi(t + 6) > 60)
-        return 0;
+        return "invalid time format: expected HH:MM:SS";
+    int hour = atoi(t), minute = atoi(t + 3), second = atoi(t + 6);
+    if (hour > 23 || minute > 59 || second > 60)
+        return "time value is outside expected range";
     t += 8;
     if (*t == '.') {
         if (!isdigit((unsigned char)*++t))
-            return 0;
+            return "invalid fraction of a second";
         while (isdigit((unsigned char)*t))
             t++;
     }
-    if ((*t == 'Z' || *t == 'z') && t[1] == '\0')
-        return 1;
-    return (*t == '+' || *t == '-') && digits(t + 1, 2) && t[3] == ':' && digits(t + 4, 2) && t[6] == '\0' &&
-           atoi(t + 1) <= 23 && atoi(t + 4) <= 59;
+    int offset = 0;
+    if ((*t == 'Z' || *t == 'z') && t[1] == '\0') {
+        offset = 0;
+    } else if ((*t == '+' || *t == '-') && digits(t + 1, 2) && t[3] == ':' && digits(t + 4, 2) && t[6] == '\0') {
+        if (atoi(t + 1) > 23 || atoi(t + 4) > 59)
+            return "time zone offset is outside expected range";
+        offset = (*t == '+' ? 1 : -1) * (atoi(t + 1) * 60 + atoi(t + 4));
+    } else {
+        return "invalid time zone: expected Z or +HH:MM";
+    }
+    int utc_minute = ((hour * 60 + minute - offset) % 1440 + 1440) % 1440;
+    if (second == 60 && utc_minute != 23 * 60 + 59)
+        return "a leap second is only valid at 23:59:60 UTC";
+    return NULL;
 }
 
-static int is_ipv4(const char *s)
+static int is_ipv4(const char *s, size_t len)
 {
+    const char *end = s + len;
     for (int part = 0; part < 4; part++) {
-        if (!isdigit((unsigned char)*s))
-            return 0;
         int value = 0, n = 0;
         const char *start = s;
-        while (isdigit((unsigned char)*s) && n < 4)
+        while (s < end && isdigit((unsigned char)*s) && n < 4)
             value = value * 10 + (*s++ - '0'), n++;
-        if (n > 3 || value > 255 || (n > 1 && *start == '0'))
+        if (n == 0 || n > 3 || value > 255 || (n > 1 && *start == '0'))
             return 0;
-        if (part < 3 && *s++ != '.')
+        if (part < 3 && (s >= end || *s++ != '.'))
             return 0;
     }
-    return *s == '\0';
+    return s == end;
 }
 
-static int is_ipv6(const char *s)
+static int is_ipv6(const char *s, size_t len)
 {
+    const char *end = s + len;
     int groups = 0, compressed = 0;
-    if (s[0] == ':' && s[1] == ':')
+    if (len >= 2 && s[0] == ':' && s[1] == ':')
         compressed = 1, s += 2;
-    else if (*s == ':')
+    else if (len != 0 && *s == ':')
         return 0;
-    while (*s != '\0') {
-        if (strchr(s, '.') != NULL && strchr(s, ':') == NULL) /* trailing dotted IPv4 */
-            return is_ipv4(s) && groups + 2 <= (compressed ? 7 : 8) && (compressed || groups + 2 == 8);
+    while (s < end) {
+        const char *colon = memchr(s, ':', (size_t)(end - s));
+        if (colon == NULL && memchr(s, '.', (size_t)(end - s)) != NULL) /* a trailing dotted IPv4 */
+            return is_ipv4(s, (size_t)(end - s)) && (compressed ? groups + 2 <= 7 : groups + 2 == 8);
         int n = 0;
-        while (isxdigit((unsigned char)s[n]))
+        while (s + n < end && isxdigit((unsigned char)s[n]))
             n++;
         if (n == 0 || n > 4)
             return 0;
         groups++;
         s += n;
-        if (*s == '\0')
+        if (s == end)
             break;
-        if (*s++ != ':')
+        if (*s++ != ':' || s == end)
             return 0;
         if (*s == ':') {
             if (compressed)
                 return 0;
             compressed = 1;
             s++;
-            if (*s == '\0')
-                break;
-        } else if (*s == '\0') {
-            return 0;
         }
     }
     return compressed ? groups <= 7 : groups == 8;
 }
 
-static int is_email(const char *s)
+static int is_atext(char c)
 {
-    const char *at = strchr(s, '@');
-    if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strlen(at + 1) < 3)
-        return 0;
-    for (const char *c = s; *c != '\0'; c++)
-        if (isspace((unsigned char)*c) || *c == '<' || *c == '>' || *c == ',' || *c == ';')
-            return 0;
-    const char *dot = strrchr(at + 1, '.');
-    return dot != NULL && dot > at + 1 && dot[1] != '\0' && at[1] != '.' && strstr(at + 1, "..") == NULL;
+    return isalnum((unsigned char)c) || strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL;
 }
 
-/* scheme ":" rest, RFC 3986's scheme syntax, with something after it */
-static int is_uri(const char *s)
+/* RFC 5321 addresses: dot-atoms or a quoted local part; a domain name or an address literal */
+static const char *email_error(const char *s)
+{
+    const char *at = strrchr(s, '@');
+    if (at == NULL)
+        return "An email address must have an @-sign.";
+    if (at == s)
+        return "There must be something before the @-sign.";
+    if (s[0] == '"') { /* "quoted local part" */
+        const char *q = s + 1;
+        for (; q < at && *q != '"'; q++)
+            if (*q == '\\' && q + 1 < at)
+                q++;
+        if (q + 1 != at)
+            return "The quoted part before the @-sign is not valid.";
+    } else {
+        for (const char *c = s; c < at; c++) {
+            if (*c == '.') {
+                if (c == s || c + 1 == at || c[1] == '.')
+                    return "A dot may not start, end or repeat in the part before the @-sign.";
+            } else if (!is_atext(*c)) {
+                return "The part before the @-sign contains a character that is not allowed.";
+            }
+        }
+    }
+    const char *domain = at + 1;
+    size_t len = strlen(domain);
+    if (len >= 2 && domain[0] == '[' && domain[len - 1] == ']') {
+        if (strncmp(domain, "[IPv6:", 6) == 0)
+            return is_ipv6(domain + 6, len - 7) ? NULL : "The IPv6 address literal is not valid.";
+        return is_ipv4(domain + 1, len - 2) ? NULL : "The IPv4 address literal is not valid.";
+    }
+    if (strchr(domain, '.') == NULL)
+        return "The part after the @-sign is not valid. It should have a period.";
+    const char *label = domain;
+    for (const char *c = domain;; c++) {
+        if (*c == '.' || *c == '\0') {
+            if (c == label || label[0] == '-' || c[-1] == '-' || c - label > 63)
+                return "The part after the @-sign is not a valid domain name.";
+            if (*c == '\0')
+                break;
+            label = c + 1;
+        } else if (!isalnum((unsigned char)*c) && *c != '-') {
+            return "The part after the @-sign contains a character that is not allowed.";
+        }
+    }
+    return NULL;
+}
+
+static int is_unreserved_or_sub_delim(char c)
+{
+    return isalnum((unsigned char)c) || strchr("-._~!$&'()*+,;=", c) != NULL;
+}
+
+/* Checks pchar-like text: allowed characters plus valid %XX; `extra` lists more allowed characters. */
+static int uri_chars(const char *s, const char *end, const char *extra)
+{
+    for (; s < end; s++) {
+        if (*s == '%') {
+            if (end - s < 3 || !isxdigit((unsigned char)s[1]) || !isxdigit((unsigned char)s[2]))
+                return 0;
+            s += 2;
+        } else if (!is_unreserved_or_sub_delim(*s) && strchr(extra, *s) == NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* RFC 3986 absolute URI: scheme ":" hier-part ["?" query] ["#" fragment] */
+static const char *uri_error(const char *s)
 {
     if (!isalpha((unsigned char)*s))
-        return 0;
+        return "relative URL without a base";
     const char *c = s + 1;
     while (isalnum((unsigned char)*c) || *c == '+' || *c == '-' || *c == '.')
         c++;
-    if (*c != ':' || c[1] == '\0')
-        return 0;
-    for (; *c != '\0'; c++)
-        if (isspace((unsigned char)*c) || (unsigned char)*c < 0x20 || *c == '"' || *c == '<' || *c == '>' || *c == '\\')
-            return 0;
-    return 1;
+    if (*c != ':')
+        return "relative URL without a base";
+    c++;
+    const char *end = c + strcspn(c, "?#");
+    if (c[0] == '/' && c[1] == '/') { /* authority */
+        const char *authority = c + 2, *auth_end = authority + strcspn(authority, "/?#");
+        if (auth_end > end)
+            auth_end = end;
+        const char *at = memchr(authority, '@', (size_t)(auth_end - authority));
+        const char *host = authority;
+        if (at != NULL) {
+            if (!uri_chars(authority, at, ":"))
+                return "invalid user information";
+            host = at + 1;
+        }
+        const char *port = NULL, *host_end = auth_end;
+        if (*host == '[') {
+            const char *close = memchr(host, ']', (size_t)(auth_end - host));
+            if (close == NULL || !is_ipv6(host + 1, (size_t)(close - host - 1)))
+                return "invalid IPv6 address";
+            if (close + 1 < auth_end && close[1] != ':')
+                return "invalid international domain name";
+            port = close + 1 < auth_end ? close + 2 : NULL;
+            host_end = close + 1;
+        } else {
+            const char *colon = memchr(host, ':', (size_t)(auth_end - host));
+            if (colon != NULL)
+                port = colon + 1, host_end = colon;
+            if (!uri_chars(host, host_end, ""))
+                return "invalid international domain name";
+        }
+        for (const char *p = port; p != NULL && p < auth_end; p++)
+            if (!isdigit((unsigned char)*p))
+                return "invalid port number";
+        c = auth_end;
+    }
+    if (!uri_chars(c, end, ":@/"))
+        return "invalid character in the path";
+    if (*end == '?') {
+        const char *query_end = end + 1 + strcspn(end + 1, "#");
+        if (!uri_chars(end + 1, query_end, ":@/?"))
+            return "invalid character in the query";
+        end = query_end;
+    }
+    if (*end == '#' && !uri_chars(end + 1, end + 1 + strlen(end + 1), ":@/?"))
+        return "invalid character in the fragment";
+    return NULL;
+}
+
+static void format_error(mt_verrors_t *errors, const cJSON *value, const char *type, const char *prefix,
+                         const char *ctx_key, const char *reason)
+{
+    char msg[512];
+    mt_buf_t ctx = {0};
+    snprintf(msg, sizeof(msg), "%s%s", prefix, reason);
+    mt_buf_append(&ctx, "\"", 1);
+    mt_buf_append(&ctx, ctx_key, strlen(ctx_key));
+    mt_buf_append(&ctx, "\":", 2);
+    mt_json_encode_string(&ctx, reason, strlen(reason));
+    mt_buf_append(&ctx, "", 1);
+    add_error(errors, type, msg, value, ctx.data);
+    mt_buf_free(&ctx);
 }
 
 static void check_format(const mt_constraints_t *c, const cJSON *value, mt_verrors_t *errors)
 {
-    const char *s = value->valuestring;
+    const char *s = value->valuestring, *reason;
     switch (c->format) {
     case MT_FORMAT_EMAIL:
-        if (!is_email(s))
-            add_error(errors, "value_error", "value is not a valid email address", value, "\"reason\":\"invalid email\"");
+        if ((reason = email_error(s)) != NULL)
+            format_error(errors, value, "value_error", "value is not a valid email address: ", "reason", reason);
         break;
     case MT_FORMAT_UUID:
-        if (!is_uuid(s))
-            add_error(errors, "uuid_parsing", "Input should be a valid UUID", value, NULL);
+        if ((reason = uuid_error(s)) != NULL)
+            format_error(errors, value, "uuid_parsing", "Input should be a valid UUID, ", "error", reason);
         break;
     case MT_FORMAT_DATE:
-        if (strlen(s) != 10 || !is_date(s))
-            add_error(errors, "date_parsing", "Input should be a valid date in the format YYYY-MM-DD", value, NULL);
+        if ((reason = date_error(s)) != NULL)
+            format_error(errors, value, "date_parsing", "Input should be a valid date in the format YYYY-MM-DD, ",
+                         "error", reason);
         break;
     case MT_FORMAT_DATE_TIME:
-        if (!is_date_time(s))
-            add_error(errors, "datetime_parsing", "Input should be a valid datetime (RFC 3339)", value, NULL);
+        if ((reason = date_time_error(s)) != NULL)
+            format_error(errors, value, "datetime_parsing", "Input should be a valid datetime, ", "error", reason);
         break;
     case MT_FORMAT_URI:
-        if (!is_uri(s))
-            add_error(errors, "url_parsing", "Input should be a valid URL", value, NULL);
+        if ((reason = uri_error(s)) != NULL)
+            format_error(errors, value, "url_parsing", "Input should be a valid URL, ", "error", reason);
         break;
     case MT_FORMAT_IPV4:
-        if (!is_ipv4(s))
+        if (!is_ipv4(s, strlen(s)))
             add_error(errors, "ip_v4_address", "Input is not a valid IPv4 address", value, NULL);
         break;
     case MT_FORMAT_IPV6:
-        if (!is_ipv6(s))
+        if (!is_ipv6(s, strlen(s)))
             add_error(errors, "ip_v6_address", "Input is not a valid IPv6 address", value, NULL);
         break;
     case MT_FORMAT_NONE:
@@ -335,8 +479,10 @@ static void check_number(const mt_constraints_t *c, const cJSON *value, mt_verro
     BOUND(MT_HAS_MAXIMUM, maximum, !(n <= c->maximum), "less_than_equal", "less than or equal to", "le")
 #undef BOUND
     if (c->has & MT_HAS_MULTIPLE_OF) {
+        /* a small absolute slack forgives binary fractions (0.3 / 0.1); past 2^53 no remainder is visible */
         double q = n / c->multiple_of;
-        if (!isfinite(q) || fabs(q - round(q)) > 1e-9 * fmax(1, fabs(q))) {
+        int multiple = fabs(q) >= 9007199254740992.0 || fabs(q - round(q)) < 1e-9;
+        if (!isfinite(q) || !multiple) {
             format_number(c->multiple_of, num, sizeof(num));
             snprintf(msg, sizeof(msg), "Input should be a multiple of %s", num);
             snprintf(ctx, sizeof(ctx), "\"multiple_of\":%s", num);
@@ -461,10 +607,12 @@ static void validate_object(const mt_type_t *type, const cJSON *value, mt_verror
     }
     for (size_t i = 0; i != type->u.object.num_fields; i++) {
         const mt_field_t *field = type->u.object.fields + i;
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(value, field->name);
-        mt_verrors_push_key(errors, field->name, strlen(field->name));
+        const char *wire = MT_FIELD_WIRE_NAME(field);
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(value, wire);
+        mt_verrors_push_key(errors, wire, strlen(wire));
         if (item == NULL) {
-            if (!field->optional && !(field->type->constraints && field->type->constraints->default_json))
+            if (!field->optional && !field->type->nullable &&
+                !(field->type->constraints && field->type->constraints->default_json))
                 add_error(errors, "missing", "Field required", value, NULL);
         } else if (!(cJSON_IsNull(item) && (field->optional || field->type->nullable))) {
             validate(field->type, item, errors, depth + 1);
@@ -500,8 +648,11 @@ static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *
     case MT_TYPE_INTEGER:
         if (!cJSON_IsNumber(value))
             add_error(errors, "int_type", "Input should be a valid integer", value, NULL);
-        else if (value->valuedouble != floor(value->valuedouble) || fabs(value->valuedouble) > 9007199254740992.0)
+        else if (value->valuedouble != floor(value->valuedouble))
             add_error(errors, "int_from_float", "Input should be a valid integer, got a number with a fractional part",
+                      value, NULL);
+        else if (fabs(value->valuedouble) > 9007199254740992.0) /* 2^53: past it a double is no exact integer */
+            add_error(errors, "int_parsing_size", "Unable to parse input string as an integer, exceeded maximum size",
                       value, NULL);
         break;
     case MT_TYPE_BOOLEAN:
@@ -558,24 +709,23 @@ static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *
         trial.out = &scratch;
         trial.count = 0;
         for (size_t i = 0; i != type->u.any_of.num_members; i++) {
-            size_t mark_len = scratch.len, mark_count = trial.count;
             char name[128];
             mt_type_describe(type->u.any_of.members[i], name, sizeof(name));
             mt_verrors_push_key(&trial, name, strlen(name));
             size_t added = validate(type->u.any_of.members[i], value, &trial, depth + 1);
             mt_verrors_pop(&trial);
-            if (added == 0) {
-                scratch.len = mark_len;
-                trial.count = mark_count;
-                mt_buf_free(&scratch);
-                return errors->count - before;
+            if (added == 0) { /* this member takes it: the others' errors do not count */
+                scratch.len = 0;
+                trial.count = 0;
+                break;
             }
         }
-        /* every member failed: all their errors count */
-        if (errors->count != 0)
-            APPEND(errors->out, ",");
-        mt_buf_append(errors->out, scratch.data, scratch.len);
-        errors->count += trial.count;
+        if (trial.count != 0) { /* every member failed: all their errors count */
+            if (errors->count != 0)
+                APPEND(errors->out, ",");
+            mt_buf_append(errors->out, scratch.data, scratch.len);
+            errors->count += trial.count;
+        }
         mt_buf_free(&scratch);
         break;
     }
@@ -634,7 +784,7 @@ static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_ve
     case MT_TYPE_INTEGER: {
         /* decimal digits only, in range: not 1.5, 1e3, 0x10 or " 1" */
         size_t i = len != 0 && (text[0] == '-' || text[0] == '+') ? 1 : 0;
-        int ok = len > i && len - i <= 19;
+        int ok = len > i && len - i <= 16;
         for (size_t j = i; ok && j < len; j++)
             ok = isdigit((unsigned char)text[j]);
         if (ok) {
@@ -649,14 +799,18 @@ static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_ve
                             text, len);
     }
     case MT_TYPE_NUMBER: {
-        if (len != 0 && len < sizeof(buf) && !isspace((unsigned char)text[0])) {
-            memcpy(buf, text, len);
-            buf[len] = '\0';
+        /* a decimal or exponent form, the whole text (a NUL inside is not the end) */
+        char *copy = len != 0 && !isspace((unsigned char)text[0]) && len < 4096 ? malloc(len + 1) : NULL;
+        if (copy != NULL) {
+            memcpy(copy, text, len);
+            copy[len] = '\0';
             char *end;
             errno = 0;
-            double n = strtod(buf, &end);
-            int hex = strchr(buf, 'x') != NULL || strchr(buf, 'X') != NULL;
-            if (*end == '\0' && errno == 0 && isfinite(n) && !hex)
+            double n = strtod(copy, &end);
+            int hex = strpbrk(copy, "xXnN") != NULL; /* no hex, inf or nan */
+            int whole = end == copy + len;
+            free(copy);
+            if (whole && !hex && isfinite(n) && (errno == 0 || fabs(n) < 1)) /* underflow to 0 is a number */
                 return cJSON_CreateNumber(n);
         }
         return string_error(errors, "float_parsing", "Input should be a valid number, unable to parse string as a number",
@@ -680,7 +834,27 @@ static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_ve
         }
         break;
     case MT_TYPE_UNION: {
-        /* the first member the text converts to; strings last, so "5" is 5 for integer|string */
+        if (all_literals(t)) { /* "1"|2: the text as an integer when it is one, else as it is; the literal check follows */
+            mt_buf_t ignored = {0};
+            mt_verrors_t quiet = *errors;
+            quiet.out = &ignored;
+            mt_type_t integer = {.kind = MT_TYPE_INTEGER};
+            cJSON *number = convert(&integer, text, len, &quiet, depth + 1);
+            mt_buf_free(&ignored);
+            int has_integer_literal = 0;
+            for (size_t i = 0; i != t->u.any_of.num_members; i++)
+                has_integer_literal |= !mt_type_resolved(t->u.any_of.members[i])->u.literal.is_string;
+            if (number != NULL && has_integer_literal)
+                return number;
+            cJSON_Delete(number);
+            return create_string(text, len);
+        }
+        /* the first member the text converts to, strings last so "5" is 5 for integer|string; when none
+           does, every member's error counts, tagged with the member as Pydantic does */
+        mt_buf_t scratch = {0};
+        mt_verrors_t trial = *errors;
+        trial.out = &scratch;
+        trial.count = 0;
         for (int pass = 0; pass < 2; pass++) {
             for (size_t i = 0; i != t->u.any_of.num_members; i++) {
                 const mt_type_t *m = mt_type_resolved(t->u.any_of.members[i]);
@@ -688,17 +862,25 @@ static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_ve
                               (m->kind == MT_TYPE_LITERAL && m->u.literal.is_string);
                 if (stringy != pass)
                     continue;
-                mt_buf_t scratch = {0};
-                mt_verrors_t trial = *errors;
-                trial.out = &scratch;
-                trial.count = 0;
+                char name[128];
+                mt_type_describe(t->u.any_of.members[i], name, sizeof(name));
+                mt_verrors_push_key(&trial, name, strlen(name));
                 cJSON *value = convert(m, text, len, &trial, depth + 1);
-                mt_buf_free(&scratch);
-                if (value != NULL)
+                mt_verrors_pop(&trial);
+                if (value != NULL) {
+                    mt_buf_free(&scratch);
                     return value;
+                }
             }
         }
-        break;
+        if (trial.count != 0) {
+            if (errors->count != 0)
+                APPEND(errors->out, ",");
+            mt_buf_append(errors->out, scratch.data, scratch.len);
+            errors->count += trial.count;
+        }
+        mt_buf_free(&scratch);
+        return NULL;
     }
     default:
         break;
@@ -712,7 +894,16 @@ cJSON *mt_validate_string(const mt_type_t *type, const char *text, size_t len, m
     cJSON *value = convert(type, text, len, errors, 0);
     if (value == NULL)
         return NULL;
-    if (mt_validate_json(type, value, errors) != 0 || errors->count != before) {
+    /* errors about the converted value report the text that was sent, as Pydantic does */
+    mt_buf_t input = {0};
+    mt_json_encode_string(&input, text, len);
+    mt_buf_append(&input, "", 1);
+    const char *saved = errors->input_json;
+    errors->input_json = input.data;
+    size_t failed = mt_validate_json(type, value, errors);
+    errors->input_json = saved;
+    mt_buf_free(&input);
+    if (failed != 0 || errors->count != before) {
         cJSON_Delete(value);
         return NULL;
     }

@@ -26,7 +26,7 @@ def run_unit(build_dir, names):
     for exe in sorted(glob.glob(os.path.join(build_dir, "tests", "test_*"))):
         if not os.path.isfile(exe) or not os.access(exe, os.X_OK) or not wanted(exe, names):
             continue
-        proc = subprocess.run([exe], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([exe], capture_output=True, text=True, errors="replace", timeout=120)
         name = os.path.basename(exe)
         counted = 0
         for line in proc.stdout.splitlines():

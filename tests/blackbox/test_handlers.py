@@ -31,7 +31,7 @@ class Handlers(ServerTestCase):
         self.assertEqual(json.loads(body), {"got": {"a": [1, None, {"b": True}], "d": []}})
 
     def test_malformed_json_is_one_json_invalid_error(self):
-        for raw, offset in ((b'{"a": 1,}', 8), (b'{"a": 1} trailing', 9), (b"[1, 2", 4), (b"{'a': 1}", 2)):
+        for raw, offset in ((b'{"a": 1,}', 8), (b'{"a": 1} trailing', 9), (b"[1, 2", 5), (b"{'a': 1}", 1)):
             status, headers, body = self.call("POST", "/json", body=raw)
             self.assertEqual(status, 422, raw)
             self.assertEqual(headers["content-type"], "application/json")

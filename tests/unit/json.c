@@ -126,9 +126,26 @@ static void test_decode(void)
     expect_decode("{\"s\":\"\\u00e9\\n\"}", "{\"s\":\"\xc3\xa9\\n\"}");
     expect_invalid("", 0);
     expect_invalid("{\"a\":1} x", 8);
-    expect_invalid("{\"a\":", 4);
-    expect_invalid("{'a':1}", 2);
+    expect_invalid("{\"a\":", 5);
+    expect_invalid("{'a':1}", 1);
     expect_invalid("[1,]", 3);
+    /* stricter than cJSON alone: RFC 8259 numbers, no control characters in strings, valid UTF-8, no NUL */
+    expect_invalid("01", 1);
+    expect_invalid("-.5", 1);
+    expect_invalid("1.", 2);
+    expect_invalid("1.e3", 2);
+    expect_invalid("[\"a\tb\"]", 3);
+    expect_invalid("[\"a\001b\"]", 3);
+    expect_invalid("\f[1]", 0);
+    expect_invalid("[\"\\u0000\"]", 2);
+    expect_invalid("[\"x\\q\"]", 3);
+    expect_invalid("[\"\\u12\"]", 2);
+    expect_invalid("[\"\xff\"]", 2);
+    expect_invalid("[\"\xc3\"]", 2);
+    expect_invalid("[\"\xed\xa0\x80\"]", 2);
+    expect_invalid("[\"a\"", 4);
+    expect_decode("[\"\\u00e9\\ud83d\\ude00\", -0.5e-3, 1E+2, true, false, null]",
+                  "[\"\xc3\xa9\xf0\x9f\x98\x80\",-0.0005,100,true,false,null]");
 
     /* nesting: cJSON refuses past its limit without recursing the C stack away */
     static char deep[200001];

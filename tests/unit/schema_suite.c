@@ -463,6 +463,14 @@ static void run_file(const char *dir, const char *file, tally_t *tally)
         for (size_t i = 0; i != problems; i++)
             printf("# %s: %s: moontide refuses the schema: %s\n", file, group, schema->problems[i]);
         for (const cJSON *t = tests ? tests->child : NULL; t != NULL; t = t->next) {
+            const char *what = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "description"));
+            if (what != NULL && strstr(what, "NUL") != NULL) {
+                /* cJSON cut the suite's string at its NUL while reading this file, so the case cannot reach the
+                   validator intact; moontide refuses \u0000 when it parses a body (tests/unit/json.c) */
+                printf("# skip %s: %s: %s: a string with a NUL\n", file, group, what);
+                tally->skipped++;
+                continue;
+            }
             tally->ran++;
             if (problems == 0)
                 tally->passed += run_case(file, group, type, t);
