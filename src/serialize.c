@@ -21,34 +21,42 @@ typedef struct st_serializer_t {
     mt_buf_t *out;
     char *err;
     size_t errsize;
-    char path[512]; /* where we are: "items[2].price" */
-    size_t path_len;
+    struct {
+        const char *key; /* NULL: an array index */
+        long index;
+    } path[MAX_DEPTH + 1]; /* where we are, spelled out only for an error */
+    size_t depth;
 } serializer_t;
 
 static int mismatch(serializer_t *s, const char *fmt, const char *detail)
 {
-    if (s->err[0] == '\0') {
-        char message[256];
-        snprintf(message, sizeof(message), fmt, detail);
-        snprintf(s->err, s->errsize, "%s: %s", s->path_len ? s->path : "(the value)", message);
+    if (s->err[0] != '\0')
+        return -1;
+    char where[512], message[256];
+    size_t len = 0;
+    where[0] = '\0';
+    for (size_t i = 0; i < s->depth && i <= MAX_DEPTH && len < sizeof(where); i++) {
+        int n = s->path[i].key != NULL ? snprintf(where + len, sizeof(where) - len, "%s%s", i ? "." : "", s->path[i].key)
+                                       : snprintf(where + len, sizeof(where) - len, "[%ld]", s->path[i].index);
+        len += n > 0 ? (size_t)n : 0;
     }
+    snprintf(message, sizeof(message), fmt, detail);
+    snprintf(s->err, s->errsize, "%s: %s", s->depth ? where : "(the value)", message);
     return -1;
 }
 
 static size_t path_push(serializer_t *s, const char *key, long index)
 {
-    size_t saved = s->path_len;
-    int n = key != NULL ? snprintf(s->path + saved, sizeof(s->path) - saved, "%s%s", saved ? "." : "", key)
-                        : snprintf(s->path + saved, sizeof(s->path) - saved, "[%ld]", index);
-    if (n > 0 && saved + (size_t)n < sizeof(s->path))
-        s->path_len += (size_t)n;
-    return saved;
+    if (s->depth <= MAX_DEPTH) {
+        s->path[s->depth].key = key;
+        s->path[s->depth].index = index;
+    }
+    return s->depth++;
 }
 
 static void path_pop(serializer_t *s, size_t saved)
 {
-    s->path_len = saved;
-    s->path[saved] = '\0';
+    s->depth = saved;
 }
 
 static int is_null(lua_State *L, int index)
@@ -287,7 +295,6 @@ int mt_serialize(lua_State *L, int index, const mt_type_t *type, mt_buf_t *out, 
 {
     serializer_t s = {.L = L, .out = out, .err = err, .errsize = errsize};
     err[0] = '\0';
-    s.path[0] = '\0';
     index = index < 0 ? lua_gettop(L) + index + 1 : index;
     int top = lua_gettop(L);
     int rc = write_value(&s, index, type, 0);
