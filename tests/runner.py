@@ -22,7 +22,8 @@ def wanted(path, names):
 
 
 def run_unit(build_dir, names):
-    passed = failed = 0
+    """Returns (passed, failed, skipped): a binary whose plan is "1..0 # SKIP" counts as one skipped."""
+    passed = failed = skipped = 0
     for exe in sorted(glob.glob(os.path.join(build_dir, "tests", "test_*"))):
         if not os.path.isfile(exe) or not os.access(exe, os.X_OK) or not wanted(exe, names):
             continue
@@ -37,11 +38,14 @@ def run_unit(build_dir, names):
                 failed += 1
                 counted += 1
                 print(f"FAIL unit/{name}: {line}")
+            elif line.startswith("1..0 # SKIP"):
+                skipped += 1
+                print(f"SKIP unit/{name}: {line[len('1..0 # SKIP'):].strip()}")
         if proc.returncode != 0 and counted == 0 or proc.returncode < 0:
             failed += 1
             print(f"FAIL unit/{name}: exited with {proc.returncode}\n{proc.stderr[-2000:]}")
         print(f"unit/{name}: {counted} checks")
-    return passed, failed
+    return passed, failed, skipped
 
 
 class CountingResult(unittest.TextTestResult):
@@ -73,8 +77,9 @@ def main():
         sys.exit(__doc__)
     build_dir, names = sys.argv[1], sys.argv[2:]
     started = time.monotonic()
-    unit_passed, unit_failed = run_unit(build_dir, names)
+    unit_passed, unit_failed, unit_skipped = run_unit(build_dir, names)
     bb_passed, bb_failed, skipped = run_blackbox(build_dir, names)
+    skipped += unit_skipped
     passed, failed = unit_passed + bb_passed, unit_failed + bb_failed
     print(f"\nunit: {unit_passed} passed, {unit_failed} failed; black-box: {bb_passed} passed, {bb_failed} failed "
           f"({time.monotonic() - started:.0f} s)")
