@@ -16,16 +16,11 @@
 
 static const char *source_names[] = {"request", "path", "query", "header", "cookie", "body"};
 
-typedef struct st_query_pair_t {
-    char *key, *value;
-    size_t key_len, value_len;
-} query_pair_t;
-
 typedef struct st_args_ctx_t {
     mt_call_t *call;
     lua_State *L;
     mt_verrors_t errors;
-    query_pair_t *query;
+    mt_query_pair_t *query;
     size_t num_query;
     int query_parsed;
     size_t detail_start; /* where the error list begins in the output */
@@ -135,32 +130,8 @@ static void push_string_value(args_ctx_t *ctx, const mt_binding_arg_t *arg, cons
 
 static void parse_query(args_ctx_t *ctx)
 {
-    h2o_req_t *req = ctx->call->req;
     ctx->query_parsed = 1;
-    if (req->query_at == SIZE_MAX)
-        return;
-    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
-    size_t cap = 1;
-    for (const char *c = p; c < end; c++)
-        cap += *c == '&';
-    ctx->query = h2o_mem_alloc_pool(&req->pool, cap * sizeof(query_pair_t));
-    while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        if (amp == NULL)
-            amp = end;
-        if (amp != p) {
-            const char *eq = memchr(p, '=', (size_t)(amp - p));
-            const char *key_end = eq != NULL ? eq : amp, *value = eq != NULL ? eq + 1 : amp;
-            query_pair_t *pair = ctx->query + ctx->num_query++;
-            pair->key = h2o_mem_alloc_pool(&req->pool, (size_t)(amp - p) + 2);
-            memcpy(pair->key, p, (size_t)(key_end - p));
-            pair->key_len = mt_url_decode(pair->key, (size_t)(key_end - p), 1);
-            pair->value = pair->key + (key_end - p) + 1;
-            memcpy(pair->value, value, (size_t)(amp - value));
-            pair->value_len = mt_url_decode(pair->value, (size_t)(amp - value), 1);
-        }
-        p = amp + 1;
-    }
+    ctx->num_query = mt_query_parse(ctx->call->req, &ctx->query);
 }
 
 static int is_list(const mt_type_t *type)

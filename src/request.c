@@ -96,26 +96,46 @@ static void add_multi(lua_State *L, int table)
     }
 }
 
-static void push_query(lua_State *L, mt_call_t *call)
+size_t mt_query_parse(h2o_req_t *req, mt_query_pair_t **pairs)
 {
-    h2o_req_t *req = call->req;
-    lua_newtable(L);
+    *pairs = NULL;
     if (req->query_at == SIZE_MAX)
-        return;
-    int table = lua_gettop(L);
+        return 0;
     const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t cap = 1, n = 0;
+    for (const char *c = p; c < end; c++)
+        cap += *c == '&';
+    *pairs = h2o_mem_alloc_pool(&req->pool, cap * sizeof(mt_query_pair_t));
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         if (amp == NULL)
             amp = end;
-        if (amp != p) {
+        if (amp != p) { /* "key=value", or "key" alone (an empty value) */
             const char *eq = memchr(p, '=', (size_t)(amp - p));
-            const char *value = eq != NULL ? eq + 1 : amp;
-            push_decoded(L, call, p, (size_t)((eq != NULL ? eq : amp) - p), 1);
-            push_decoded(L, call, value, (size_t)(amp - value), 1);
-            add_multi(L, table);
+            const char *key_end = eq != NULL ? eq : amp, *value = eq != NULL ? eq + 1 : amp;
+            mt_query_pair_t *pair = *pairs + n++;
+            pair->key = h2o_mem_alloc_pool(&req->pool, (size_t)(amp - p) + 2);
+            memcpy(pair->key, p, (size_t)(key_end - p));
+            pair->key_len = mt_url_decode(pair->key, (size_t)(key_end - p), 1);
+            pair->value = pair->key + (key_end - p) + 1;
+            memcpy(pair->value, value, (size_t)(amp - value));
+            pair->value_len = mt_url_decode(pair->value, (size_t)(amp - value), 1);
         }
         p = amp + 1;
+    }
+    return n;
+}
+
+static void push_query(lua_State *L, mt_call_t *call)
+{
+    mt_query_pair_t *pairs;
+    size_t n = mt_query_parse(call->req, &pairs);
+    lua_createtable(L, 0, (int)n);
+    int table = lua_gettop(L);
+    for (size_t i = 0; i != n; i++) {
+        lua_pushlstring(L, pairs[i].key, pairs[i].key_len);
+        lua_pushlstring(L, pairs[i].value, pairs[i].value_len);
+        add_multi(L, table);
     }
 }
 

@@ -36,6 +36,15 @@ void mt_request_push(lua_State *L, mt_call_t *call);
 /* Detaches the request object (later use raises an error) and drops the call's references. */
 void mt_request_release(mt_call_t *call);
 
+/* One decoded key=value of the query string, in the request's pool. */
+typedef struct st_mt_query_pair_t {
+    char *key, *value;
+    size_t key_len, value_len;
+} mt_query_pair_t;
+
+/* Splits and decodes the query string; returns the number of pairs (*pairs in req->pool). */
+size_t mt_query_parse(h2o_req_t *req, mt_query_pair_t **pairs);
+
 /* Percent-decodes in place (also '+' to space when `plus` is set); returns the new length. */
 size_t mt_url_decode(char *s, size_t len, int plus);
 
