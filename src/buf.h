@@ -32,6 +32,8 @@ static inline int mt_buf_reserve(mt_buf_t *buf, size_t extra)
 
 static inline int mt_buf_append(mt_buf_t *buf, const void *bytes, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (mt_buf_reserve(buf, len) != 0)
         return -1;
     memcpy(buf->data + buf->len, bytes, len);

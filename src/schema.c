@@ -45,10 +45,15 @@ static unsigned accepts(const mt_type_t *type, int depth)
     }
 }
 
-const char *mt_type_describe(const mt_type_t *type, char *buf, size_t size)
+static const char *describe(const mt_type_t *type, char *buf, size_t size, int depth)
 {
     static const char *names[] = {"any", "nil", "string", "number", "integer", "boolean", "table"};
     char inner[256];
+    if (depth > MAX_DEPTH) {
+        snprintf(buf, size, "...");
+        return buf;
+    }
+#define mt_type_describe(t, b, n) describe((t), (b), (n), depth + 1)
     switch (type->kind) {
     case MT_TYPE_ARRAY:
         snprintf(buf, size, "%s[]", mt_type_describe(type->u.items, inner, sizeof(inner)));
@@ -77,7 +82,18 @@ const char *mt_type_describe(const mt_type_t *type, char *buf, size_t size)
     case MT_TYPE_REQUEST: snprintf(buf, size, "moontide.Request"); break;
     default: snprintf(buf, size, "%s", names[type->kind]); break;
     }
+#undef mt_type_describe
+    size_t len = strlen(buf);
+    if (type->nullable && len + 1 < size) {
+        buf[len] = '?';
+        buf[len + 1] = '\0';
+    }
     return buf;
+}
+
+const char *mt_type_describe(const mt_type_t *type, char *buf, size_t size)
+{
+    return describe(type, buf, size, 0);
 }
 
 /*
@@ -247,7 +263,8 @@ static void merge_parents(mt_schema_t *schema, mt_named_type_t *named)
             if (!overridden)
                 fields[added++] = p->u.object.fields[i];
         }
-        memcpy(fields + added, cls->u.object.fields, n * sizeof(*fields));
+        if (n != 0)
+            memcpy(fields + added, cls->u.object.fields, n * sizeof(*fields));
         cls->u.object.fields = fields;
         cls->u.object.num_fields = n + added;
         parent_name = p->u.object.parent;

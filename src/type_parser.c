@@ -259,6 +259,8 @@ static mt_type_t *parse_postfix(mt_parse_ctx_t *ctx, const char **p, int depth)
 {
     mt_type_t *type = parse_primary(ctx, p, depth);
     while (type != NULL) {
+        if (++depth > MAX_DEPTH) /* each [] nests the type one level deeper */
+            return fail(ctx, "type nested too deeply");
         if ((*p)[0] == '[' && (*p)[1] != ']')
             return fail(ctx, "expected ']' after '[' (an array is written T[])");
         if ((*p)[0] == '[' && (*p)[1] == ']') {
@@ -286,31 +288,32 @@ static mt_type_t *parse_union(mt_parse_ctx_t *ctx, const char **p, int depth)
     if (*after != '|')
         return first;
     mt_type_t *type = new_type(ctx, MT_TYPE_UNION);
-    size_t cap = 4;
-    type->u.any_of.members = mt_arena_alloc(ctx->arena, cap * sizeof(mt_type_t *));
-    type->u.any_of.members[type->u.any_of.num_members++] = first;
-    while (*after == '|') {
-        *p = after + 1;
-        mt_type_t *member = parse_postfix(ctx, p, depth);
-        if (member == NULL)
-            return NULL;
-        if (member->kind == MT_TYPE_NIL) { /* A|nil is A? */
+    size_t cap = 0;
+    for (mt_type_t *member = first;;) {
+        if (member->kind == MT_TYPE_NIL) { /* A|nil and nil|A are A? */
             type->nullable = 1;
         } else {
             if (type->u.any_of.num_members == cap) {
-                mt_type_t **grown = mt_arena_alloc(ctx->arena, cap * 2 * sizeof(*grown));
-                memcpy(grown, type->u.any_of.members, cap * sizeof(*grown));
+                mt_type_t **grown = mt_arena_alloc(ctx->arena, (cap ? cap * 2 : 4) * sizeof(*grown));
+                if (cap != 0)
+                    memcpy(grown, type->u.any_of.members, cap * sizeof(*grown));
                 type->u.any_of.members = grown;
-                cap *= 2;
+                cap = cap ? cap * 2 : 4;
             }
             type->u.any_of.members[type->u.any_of.num_members++] = member;
         }
+        if (*after != '|')
+            break;
+        *p = after + 1;
+        if ((member = parse_postfix(ctx, p, depth)) == NULL)
+            return NULL;
         after = *p;
         skip_space(&after);
     }
     if (type->u.any_of.num_members == 1) { /* only `T|nil` */
-        first->nullable = 1;
-        return first;
+        mt_type_t *only = type->u.any_of.members[0];
+        only->nullable |= type->nullable;
+        return only;
     }
     return type;
 }

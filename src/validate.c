@@ -885,6 +885,9 @@ static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_ve
     default:
         break;
     }
+    if (memchr(text, '\0', len) != NULL) /* a decoded %00: a string here cannot carry a NUL, as in bodies */
+        return string_error(errors, "string_type", "Input should be a valid string, NUL characters are not supported",
+                            text, len);
     return create_string(text, len); /* strings, string literals, any: the text itself, checked by the validator */
 }
 

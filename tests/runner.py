@@ -6,6 +6,9 @@ C unit tests (BUILD_DIR/tests/test_*) speak TAP: each "ok"/"not ok" line
 counts. Black-box tests are the unittest modules tests/blackbox/test_*.py;
 each test method counts. NAMEs restrict the run to tests whose file name
 contains one of them (e.g. `tests/run routing json`).
+
+With MOONTIDE_FUZZ_SECONDS=N (tests/run sets 20; 0 turns it off), a short
+libFuzzer run of each target (tests/fuzz/run N) counts as one more test.
 """
 import glob
 import os
@@ -72,6 +75,18 @@ def run_blackbox(build_dir, names):
     return result.passed, failed, len(result.skipped)
 
 
+def run_fuzz(seconds):
+    """tests/fuzz/run: builds the fuzz targets with clang and fuzzes each for `seconds`."""
+    started = time.monotonic()
+    proc = subprocess.run([os.path.join(HERE, "fuzz", "run"), str(seconds)], capture_output=True, text=True,
+                          errors="replace", timeout=3600)
+    print(proc.stdout.strip())
+    if proc.returncode != 0:
+        print(f"FAIL fuzz: tests/fuzz/run {seconds} exited with {proc.returncode}\n{proc.stderr[-4000:]}")
+    print(f"fuzz: {time.monotonic() - started:.0f} s")
+    return (1, 0) if proc.returncode == 0 else (0, 1)
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -81,6 +96,10 @@ def main():
     bb_passed, bb_failed, skipped = run_blackbox(build_dir, names)
     skipped += unit_skipped
     passed, failed = unit_passed + bb_passed, unit_failed + bb_failed
+    fuzz_seconds = int(os.environ.get("MOONTIDE_FUZZ_SECONDS", "0"))
+    if fuzz_seconds > 0 and (not names or "fuzz" in names):
+        fuzz_passed, fuzz_failed = run_fuzz(fuzz_seconds)
+        passed, failed = passed + fuzz_passed, failed + fuzz_failed
     print(f"\nunit: {unit_passed} passed, {unit_failed} failed; black-box: {bb_passed} passed, {bb_failed} failed "
           f"({time.monotonic() - started:.0f} s)")
     print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))

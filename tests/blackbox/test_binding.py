@@ -58,6 +58,12 @@ class Binding(ServerTestCase):
         self.assertEqual(body["detail"][4]["ctx"], {"field_type": "List", "max_length": 2, "actual_length": 3})
         self.assertEqual(body["detail"][5]["ctx"], {"expected": "'a' or 'b'"})
 
+    def test_a_nul_in_a_query_string_is_refused_not_cut(self):
+        status, body = self.get("/items/5?q=ab%00zz")
+        self.assertEqual(status, 422)
+        self.assertEqual(body["detail"][0]["type"], "string_type")
+        self.assertEqual(body["detail"][0]["input"], "ab\u0000zz")
+
     def test_constraints_on_path_and_query(self):
         status, body = self.get("/items/0?q=toolong&limit=101")
         self.assertEqual(status, 422)

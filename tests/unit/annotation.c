@@ -53,7 +53,7 @@ static void test_types(void)
     expect_type("table", "table");
     expect_type("string[]", "string[]");
     expect_type("integer[][]", "integer[][]");
-    expect_type("string?", "string");
+    expect_type("string?", "string?");
     expect_type("string|integer", "string|integer");
     expect_type("string | integer", "string|integer");
     expect_type("\"draft\"|\"published\"", "\"draft\"|\"published\"");
@@ -64,7 +64,9 @@ static void test_types(void)
     expect_type("{ x: number, y?: string }", "{...}");
     expect_type("(\"a\"|\"b\")[]", "\"a\"|\"b\"[]");
     expect_type("moontide.Request", "moontide.Request");
-    expect_type("string|nil", "string");
+    expect_type("string|nil", "string?");
+    expect_type("nil|string", "string?");
+    expect_type("nil|string|integer", "string|integer?");
 
     mt_schema_t *schema = scan("---@param p { x: number, y?: string[] } {minItems=0}\nfunction f(p) end\n");
     const mt_handler_doc_t *doc = mt_schema_find_doc(schema, "t.lua", 2);
@@ -264,6 +266,13 @@ static void test_errors(void)
     expect_problem("---@return Missing\n", 1, "unknown type 'Missing'");
     expect_problem("---@return string\n---@return number\n", 2, "one ---@return");
     expect_problem("---@tag\n", 1, "---@tag needs a name");
+    static char deep[4096];
+    strcpy(deep, "---@param x string");
+    for (int i = 0; i < 1000; i++)
+        strcat(deep, "[]");
+    strcat(deep, "\n");
+    expect_problem(deep, 1, "type nested too deeply");
+    expect_problem("---@class B\n\n---@class A: B\n---@field x string {minimum=1}\n", 4, "does not fit"); /* a parent with no fields */
 }
 
 int main(void)
