@@ -271,8 +271,10 @@ int mt_arguments_push(mt_call_t *call, lua_State *co, mt_buf_t *detail)
     mt_buf_append(detail, "{\"detail\":[", 11);
     ctx.errors.out = detail;
     ctx.detail_start = detail->len;
-    if (!lua_checkstack(co, (int)plan->num_args + 8))
-        return -1;
+    if (!lua_checkstack(co, (int)plan->num_args + 8)) { /* at most 64 arguments: not expected to fail */
+        mt_verrors_add(&ctx.errors, "value_error", "Value error, too many arguments", NULL, NULL);
+        goto invalid;
+    }
     for (size_t i = 0; i != plan->num_args; i++) {
         const mt_binding_arg_t *arg = plan->args + i;
         if (arg->doc == NULL) { /* an argument without ---@param */

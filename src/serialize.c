@@ -185,6 +185,13 @@ static int write_value(serializer_t *s, int index, const mt_type_t *type, int de
         return -1;
     if (type->constraints == NULL || (type->constraints->has == 0))
         return 0;
+    const mt_constraints_t *c = type->constraints;
+    if (lua_istable(s->L, index) && !(c->has & ~(unsigned)(MT_HAS_MIN_ITEMS | MT_HAS_MAX_ITEMS))) {
+        /* a list within its item counts needs no more; one outside them is reported by the path below */
+        size_t n = lua_objlen(s->L, index);
+        if ((!(c->has & MT_HAS_MIN_ITEMS) || n >= c->min_items) && (!(c->has & MT_HAS_MAX_ITEMS) || n <= c->max_items))
+            return 0;
+    }
     /* scalars are checked as they are (a cJSON node on the stack); anything else is parsed back */
     cJSON scalar = {0}, *written = NULL;
     if (lua_type(s->L, index) == LUA_TSTRING) {
