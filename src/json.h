@@ -41,6 +41,9 @@ int mt_json_encode(lua_State *L, int index, mt_buf_t *out, const char **err);
  */
 size_t mt_json_format_number(double n, char *text);
 
+/* Length of the valid UTF-8 sequence at s (at most `left` bytes), or 0 (overlong, surrogate, past U+10FFFF). */
+size_t mt_utf8_sequence(const unsigned char *s, size_t left);
+
 /* Appends `len` bytes of `str` as a JSON string literal, quotes included. */
 int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len);
 

@@ -140,17 +140,8 @@ static int syntax_string(syntax_t *s)
             s->p++;
             continue;
         }
-        /* a UTF-8 sequence: no overlong forms, surrogates or values past U+10FFFF */
-        size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (n == 0 || (size_t)(s->end - s->p) < n)
-            return syntax_fail(s, "Invalid UTF-8 in a string");
-        unsigned cp = c & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
-        for (size_t i = 1; i < n; i++) {
-            if ((s->p[i] & 0xc0) != 0x80)
-                return syntax_fail(s, "Invalid UTF-8 in a string");
-            cp = cp << 6 | (s->p[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (cp >= 0xd800 && cp <= 0xdfff) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        size_t n = mt_utf8_sequence(s->p, (size_t)(s->end - s->p));
+        if (n == 0)
             return syntax_fail(s, "Invalid UTF-8 in a string");
         s->p += n;
     }

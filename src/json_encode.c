@@ -28,8 +28,7 @@ void mt_json_init(lua_State *L)
 
 #define APPEND_LITERAL(out, lit) mt_buf_append((out), (lit), sizeof(lit) - 1)
 
-/* Length of the valid UTF-8 sequence at s (at most `left` bytes), or 0. */
-static size_t utf8_sequence(const unsigned char *s, size_t left)
+size_t mt_utf8_sequence(const unsigned char *s, size_t left)
 {
     unsigned c = s[0];
     size_t n;
@@ -72,7 +71,7 @@ int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len)
             i++;
             continue;
         }
-        size_t seq = c >= 0x80 ? utf8_sequence(s + i, len - i) : 0;
+        size_t seq = c >= 0x80 ? mt_utf8_sequence(s + i, len - i) : 0;
         if (seq != 0) {
             i += seq;
             continue;
