@@ -66,4 +66,11 @@ struct cJSON *mt_json_parse(const char *json, size_t len, mt_json_error_t *err);
 /* Pushes a cJSON value as Lua (the same mapping as mt_json_decode). Returns 0, or -1 (nothing pushed) when too deep. */
 int mt_json_push(lua_State *L, const struct cJSON *item);
 
+/*
+ * Makes cJSON allocate from a region reused across requests (json_alloc.c).
+ * Called once per process; memory cJSON hands out must then be released with
+ * cJSON_free or cJSON_Delete, never free().
+ */
+void mt_json_use_region(void);
+
 #endif

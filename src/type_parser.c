@@ -481,7 +481,7 @@ static const char *arena_json(mt_parse_ctx_t *ctx, const cJSON *item)
 {
     char *text = cJSON_PrintUnformatted(item);
     char *copy = mt_arena_strndup(ctx->arena, text, strlen(text));
-    free(text);
+    cJSON_free(text);
     return copy;
 }
 

@@ -92,7 +92,7 @@ static void add_error(mt_verrors_t *errors, const char *type, const char *msg, c
 {
     char *input_json = input != NULL && errors->input_json == NULL ? cJSON_PrintUnformatted(input) : NULL;
     mt_verrors_add(errors, type, msg, input_json, ctx);
-    free(input_json);
+    cJSON_free(input_json);
 }
 
 /* The number as JSON writes it, NUL-terminated. */

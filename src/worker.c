@@ -8,6 +8,7 @@
  */
 #include <signal.h>
 #include "access_log.h"
+#include "json.h"
 #include "log.h"
 #include "worker.h"
 
@@ -47,6 +48,7 @@ int mt_worker_run(const mt_worker_config_t *config)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    mt_json_use_region();
     h2o_config_init(&globalconf);
     globalconf.server_name = h2o_iovec_init(H2O_STRLIT("moontide"));
     globalconf.max_request_entity_size = opts->max_body;
