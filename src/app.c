@@ -325,7 +325,10 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
 {
     *problems = (mt_problems_t){NULL, 0};
     mt_app_t *app = calloc(1, sizeof(*app));
-    if (app == NULL || (app->schema = mt_schema_new()) == NULL) {
+    if (app == NULL || (app->schema = mt_schema_new()) == NULL ||
+        (app->idle_threads = calloc(MT_APP_MAX_IDLE_THREADS, sizeof(int))) == NULL) {
+        if (app != NULL)
+            mt_schema_free(app->schema);
         free(app);
         static char *oom[] = {"out of memory"};
         problems->lines = oom;
@@ -389,6 +392,7 @@ void mt_app_free(mt_app_t *app)
         free(app->files[i]);
     free(app->files);
     mt_schema_free(app->schema);
+    free(app->idle_threads);
     free(app->path);
     free(app->dir);
     free(app);

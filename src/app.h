@@ -35,7 +35,11 @@ typedef struct st_mt_app_t {
     char **files;  /* the app's Lua files: the main file and the modules it required from dir */
     size_t num_files;
     mt_schema_t *schema;
+    int *idle_threads; /* registry references of coroutines that finished and can run the next request */
+    size_t num_idle_threads;
 } mt_app_t;
+
+#define MT_APP_MAX_IDLE_THREADS 256
 
 typedef struct st_mt_problems_t {
     char **lines; /* "FILE:LINE: message" */

@@ -81,8 +81,16 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
 static void run_call(mt_handler_t *self, mt_call_t *call)
 {
     lua_State *L = self->app->L;
-    call->co = lua_newthread(L);
-    call->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    mt_app_t *app = self->app;
+    if (app->num_idle_threads != 0) { /* reuse a coroutine an earlier request finished with */
+        call->co_ref = app->idle_threads[--app->num_idle_threads];
+        lua_rawgeti(L, LUA_REGISTRYINDEX, call->co_ref);
+        call->co = lua_tothread(L, -1);
+        lua_pop(L, 1);
+    } else {
+        call->co = lua_newthread(L);
+        call->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
     lua_rawgeti(call->co, LUA_REGISTRYINDEX, call->route->handler_ref);
     int nargs = 1;
     if (call->route->binding == NULL) {
@@ -99,6 +107,7 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
     int status = lua_resume(call->co, nargs);
     if (self->busy != NULL)
         self->busy->since_ms = 0;
+    call->co_finished = status == 0;
     finish_call(self, call, status);
 }
 

@@ -344,7 +344,14 @@ void mt_request_release(mt_call_t *call)
     }
     luaL_unref(L, LUA_REGISTRYINDEX, call->req_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, call->cache_ref);
-    luaL_unref(L, LUA_REGISTRYINDEX, call->co_ref);
+    mt_app_t *app = call->app;
+    if (call->co_finished && call->co != NULL && app->num_idle_threads < MT_APP_MAX_IDLE_THREADS) {
+        /* a coroutine whose function returned is like a new one: keep it for the next request */
+        lua_settop(call->co, 0);
+        app->idle_threads[app->num_idle_threads++] = call->co_ref;
+    } else {
+        luaL_unref(L, LUA_REGISTRYINDEX, call->co_ref);
+    }
     call->req_ref = call->cache_ref = call->co_ref = LUA_NOREF;
     call->co = NULL;
 }
