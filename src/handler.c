@@ -80,8 +80,8 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
 
 static void run_call(mt_handler_t *self, mt_call_t *call)
 {
-    lua_State *L = self->app->L;
     mt_app_t *app = self->app;
+    lua_State *L = app->L;
     if (app->num_idle_threads != 0) { /* reuse a coroutine an earlier request finished with */
         call->co_ref = app->idle_threads[--app->num_idle_threads];
         lua_rawgeti(L, LUA_REGISTRYINDEX, call->co_ref);
@@ -96,7 +96,8 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
     if (call->route->binding == NULL) {
         mt_request_push(call->co, call);
     } else if ((nargs = mt_arguments_push(call, call->co, &self->scratch)) < 0) {
-        /* invalid input answers 422 before the handler runs */
+        /* invalid input answers 422 before the handler runs; the unused coroutine stays reusable */
+        call->co_finished = 1;
         mt_response_send(call->req, 422, "application/json", self->scratch.data, self->scratch.len);
         return;
     }

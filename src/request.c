@@ -337,16 +337,16 @@ void mt_request_push(lua_State *L, mt_call_t *call)
 
 void mt_request_release(mt_call_t *call)
 {
-    lua_State *L = call->app->L;
+    mt_app_t *app = call->app;
+    lua_State *L = app->L;
     if (call->ud != NULL) {
         call->ud->call = NULL;
         call->ud = NULL;
     }
     luaL_unref(L, LUA_REGISTRYINDEX, call->req_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, call->cache_ref);
-    mt_app_t *app = call->app;
     if (call->co_finished && call->co != NULL && app->num_idle_threads < MT_APP_MAX_IDLE_THREADS) {
-        /* a coroutine whose function returned is like a new one: keep it for the next request */
+        /* a coroutine whose function returned (or never ran) is like a new one: keep it for the next request */
         lua_settop(call->co, 0);
         app->idle_threads[app->num_idle_threads++] = call->co_ref;
     } else {

@@ -22,7 +22,7 @@ typedef struct st_mt_call_t {
     mt_slice_t *params;     /* raw path segments, in req->pool */
     lua_State *co;          /* the coroutine running the handler */
     int co_ref;             /* registry references keeping Lua objects alive */
-    int co_finished;        /* the coroutine returned normally: it can run another request */
+    int co_finished;        /* the coroutine returned normally (or never ran): it can run another request */
     int req_ref;
     int cache_ref;          /* table of request fields already built */
     struct st_mt_request_ud_t *ud;
