@@ -95,10 +95,9 @@ static void add_error(mt_verrors_t *errors, const char *type, const char *msg, c
     cJSON_free(input_json);
 }
 
-/* The number as JSON writes it, NUL-terminated. */
-static const char *format_number(double n, char *buf, size_t size)
+/* The number as JSON writes it, NUL-terminated (buf holds at least 33 bytes). */
+static const char *format_number(double n, char *buf)
 {
-    (void)size; /* callers pass 64 bytes; mt_json_format_number writes at most 32 */
     buf[mt_json_format_number(n, buf)] = '\0';
     return buf;
 }
@@ -205,7 +204,7 @@ static void check_number(const mt_constraints_t *c, const cJSON *value, mt_verro
     char num[64], msg[256], ctx[128];
 #define BOUND(flag, field, fails, type, words, key)                                                                         \
     if ((c->has & flag) && (fails)) {                                                                                      \
-        format_number(c->field, num, sizeof(num));                                                                         \
+        format_number(c->field, num);                                                                         \
         snprintf(msg, sizeof(msg), "Input should be " words " %s", num);                                                   \
         snprintf(ctx, sizeof(ctx), "\"" key "\":%s", num);                                                                 \
         add_error(errors, type, msg, value, ctx);                                                                          \
@@ -220,7 +219,7 @@ static void check_number(const mt_constraints_t *c, const cJSON *value, mt_verro
         double q = n / c->multiple_of;
         int multiple = fabs(q) >= 9007199254740992.0 || fabs(q - round(q)) < 1e-9;
         if (!isfinite(q) || !multiple) {
-            format_number(c->multiple_of, num, sizeof(num));
+            format_number(c->multiple_of, num);
             snprintf(msg, sizeof(msg), "Input should be a multiple of %s", num);
             snprintf(ctx, sizeof(ctx), "\"multiple_of\":%s", num);
             add_error(errors, "multiple_of", msg, value, ctx);
