@@ -1,7 +1,7 @@
 /*
  * Building an annotated handler's arguments. Strings from the URL and the
- * headers are converted strictly (validate.c); the JSON body is parsed with
- * cJSON and validated on the tree, so a rejected body costs no Lua table.
+ * headers are converted strictly (validate.c); the JSON body is parsed into
+ * a cJSON tree and validated on it, so a rejected body costs no Lua table.
  * Values that pass are pushed shaped by their type: a class keeps only the
  * fields it declares, arrays carry the array mark. Errors of every argument
  * are gathered into one 422 body; malformed JSON is answered alone, as one
@@ -28,10 +28,31 @@ typedef struct st_args_ctx_t {
 
 static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, int depth);
 
+void mt_field_push_name(lua_State *L, const mt_field_t *field)
+{
+    if (field->lua_name_ref > 0) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, field->lua_name_ref);
+        return;
+    }
+    lua_pushstring(L, field->name);
+    lua_pushvalue(L, -1);
+    /* the schema is per process and so is this Lua state: the cache lives beside the field */
+    ((mt_field_t *)field)->lua_name_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
 static void push_array_mark(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+    mt_json_push_array_mt(L);
     lua_setmetatable(L, -2);
+}
+
+/* The member of a JSON object named `name`, or NULL (the first one when a key repeats). */
+static const cJSON *object_member(const cJSON *object, const char *name)
+{
+    for (const cJSON *child = object->child; child != NULL; child = child->next)
+        if (child->string[0] == name[0] && strcmp(child->string, name) == 0)
+            return child;
+    return NULL;
 }
 
 /* Pushes a validated value, keeping only what its type declares. */
@@ -47,7 +68,7 @@ static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, in
         lua_createtable(L, 0, (int)type->u.object.num_fields);
         for (size_t i = 0; i != type->u.object.num_fields; i++) {
             const mt_field_t *field = type->u.object.fields + i;
-            const cJSON *child = cJSON_GetObjectItemCaseSensitive(item, field->name);
+            const cJSON *child = object_member(item, MT_FIELD_WIRE_NAME(field));
             const char *default_json = field->type->constraints ? field->type->constraints->default_json : NULL;
             if (child == NULL && default_json != NULL) {
                 mt_json_error_t err;
@@ -58,7 +79,9 @@ static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, in
             } else if (push_typed(L, field->type, child, depth + 1) != 0) {
                 return -1;
             }
-            lua_setfield(L, -2, field->name);
+            mt_field_push_name(L, field);
+            lua_insert(L, -2);
+            lua_rawset(L, -3);
         }
         return 0;
     case MT_TYPE_ARRAY: {

@@ -21,11 +21,11 @@
 
 #define MT_JSON_MAX_DEPTH 1000
 
-/* Registry keys of the array metatable. */
-#define MT_JSON_ARRAY_MT "moontide.array"
-
 /* Creates the array metatable in the registry of L. */
 void mt_json_init(lua_State *L);
+
+/* Pushes the array metatable (a registry lookup by light userdata: no string interning). */
+void mt_json_push_array_mt(lua_State *L);
 
 /*
  * Appends the JSON text of the value at `index` to `out`. Returns 0, or -1

@@ -18,12 +18,21 @@ typedef struct st_encoder_t {
     const char *err;
 } encoder_t;
 
+static const char array_mt_key; /* its address keys the metatable in the registry */
+
 void mt_json_init(lua_State *L)
 {
+    lua_pushlightuserdata(L, (void *)&array_mt_key);
     lua_newtable(L);
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__name");
-    lua_setfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+void mt_json_push_array_mt(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&array_mt_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
 }
 
 #define APPEND_LITERAL(out, lit) mt_buf_append((out), (lit), sizeof(lit) - 1)
@@ -332,7 +341,7 @@ static int encode_value(encoder_t *e, int index)
 int mt_json_encode(lua_State *L, int index, mt_buf_t *out, const char **err)
 {
     index = index < 0 ? lua_gettop(L) + index + 1 : index;
-    lua_getfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+    mt_json_push_array_mt(L);
     encoder_t e = {.L = L, .out = out, .array_mt = lua_gettop(L)};
     int rc = encode_value(&e, index);
     if (rc != 0)

@@ -96,7 +96,7 @@ static int core_array(lua_State *L)
     }
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    lua_getfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+    mt_json_push_array_mt(L);
     lua_setmetatable(L, 1);
     return 1;
 }

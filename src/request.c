@@ -85,7 +85,7 @@ static void add_multi(lua_State *L, int table)
         lua_rawseti(L, -2, 1);
         lua_insert(L, -2);
         lua_rawseti(L, -2, 2);
-        lua_getfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+        mt_json_push_array_mt(L);
         lua_setmetatable(L, -2);
         lua_rawset(L, table);
         return;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "annotation.h"
+#include "json.h"
 
 #define MAX_DEPTH 64
 
@@ -200,6 +201,19 @@ static void check_constraints(mt_schema_t *schema, mt_type_t *type)
         compile_pattern(schema, type);
 }
 
+static void prepare_field(mt_schema_t *schema, mt_field_t *field)
+{
+    if (field->wire_json != NULL)
+        return; /* an inline table met again */
+    const char *wire = MT_FIELD_WIRE_NAME(field);
+    mt_buf_t json = {0};
+    if (mt_json_encode_string(&json, wire, strlen(wire)) == 0 && mt_buf_append(&json, ":", 1) == 0) {
+        field->wire_json = mt_arena_strndup(&schema->arena, json.data, json.len);
+        field->wire_json_len = field->wire_json != NULL ? json.len : 0;
+    }
+    mt_buf_free(&json);
+}
+
 static void resolve_type(mt_schema_t *schema, mt_type_t *type, int depth)
 {
     if (type == NULL || depth > MAX_DEPTH)
@@ -222,8 +236,10 @@ static void resolve_type(mt_schema_t *schema, mt_type_t *type, int depth)
         break;
     case MT_TYPE_OBJECT:
         if (type->u.object.name == NULL) /* named classes are resolved once, from the type list */
-            for (size_t i = 0; i != type->u.object.num_fields; i++)
+            for (size_t i = 0; i != type->u.object.num_fields; i++) {
                 resolve_type(schema, type->u.object.fields[i].type, depth + 1);
+                prepare_field(schema, type->u.object.fields + i);
+            }
         break;
     case MT_TYPE_UNION:
         for (size_t i = 0; i != type->u.any_of.num_members; i++)
@@ -288,8 +304,10 @@ size_t mt_schema_resolve(mt_schema_t *schema)
     for (size_t i = 0; i != schema->num_types; i++) {
         mt_type_t *type = schema->types[i].type;
         if (schema->types[i].is_class) {
-            for (size_t f = 0; f != type->u.object.num_fields; f++)
+            for (size_t f = 0; f != type->u.object.num_fields; f++) {
                 resolve_type(schema, type->u.object.fields[f].type, 1);
+                prepare_field(schema, type->u.object.fields + f);
+            }
         } else {
             if (type->kind == MT_TYPE_UNION && type->u.any_of.num_members == 0)
                 mt_schema_problem(schema, schema->types[i].file, schema->types[i].line,

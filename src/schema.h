@@ -78,6 +78,10 @@ typedef struct st_mt_field_t {
     const char *description;
     const char *file;
     int line;
+    /* Ready-made for the hot paths: */
+    const char *wire_json; /* "wire name": as JSON text, made when the schema resolves */
+    size_t wire_json_len;
+    int lua_name_ref; /* registry reference to the name as a Lua string, made on first use (0: not yet) */
 } mt_field_t;
 
 /* The name a field has on the wire: its alias when it has one. */

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "arguments.h"
 #include "binding.h"
 #include "json.h"
 #include "serialize.h"
@@ -59,12 +60,13 @@ static void path_pop(serializer_t *s, size_t saved)
     s->depth = saved;
 }
 
-static int is_null(lua_State *L, int index)
+/* nil or moontide.null, given the value's Lua type */
+static int is_null(lua_State *L, int index, int ltype)
 {
-    return lua_isnil(L, index) || (lua_type(L, index) == LUA_TLIGHTUSERDATA && lua_touserdata(L, index) == NULL);
+    return ltype == LUA_TNIL || (ltype == LUA_TLIGHTUSERDATA && lua_touserdata(L, index) == NULL);
 }
 
-static int write_value(serializer_t *s, int index, const mt_type_t *type, int depth);
+static int write_value(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth);
 
 static int write_plain(serializer_t *s, int index)
 {
@@ -82,30 +84,39 @@ static int write_number(serializer_t *s, lua_Number n)
     return mt_buf_append(s->out, text, mt_json_format_number(n, text));
 }
 
-static int write_object(serializer_t *s, int index, const mt_type_t *type, int depth)
+/* A field's name on the wire and a colon: made when the schema resolved, or now. */
+static int write_key(serializer_t *s, const mt_field_t *field)
+{
+    if (field->wire_json != NULL)
+        return mt_buf_append(s->out, field->wire_json, field->wire_json_len);
+    const char *wire = MT_FIELD_WIRE_NAME(field);
+    mt_json_encode_string(s->out, wire, strlen(wire));
+    return mt_buf_append(s->out, ":", 1);
+}
+
+/* Fields are read by their Lua name (through __index, like any Lua code would) and written by their wire name. */
+static int write_object(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth)
 {
     lua_State *L = s->L;
-    if (!lua_istable(L, index))
+    if (ltype != LUA_TTABLE)
         return mismatch(s, "expected an object (%s), got a Lua value of another type",
                         type->u.object.name ? type->u.object.name : "a table");
     mt_buf_append(s->out, "{", 1);
-    int first = 1;
     for (size_t i = 0; i != type->u.object.num_fields; i++) {
         const mt_field_t *field = type->u.object.fields + i;
-        lua_getfield(L, index, field->name);
-        int value = lua_gettop(L);
+        mt_field_push_name(L, field);
+        lua_gettable(L, index);
+        int value = lua_gettop(L), value_type = lua_type(L, value);
         size_t saved = path_push(s, field->name, 0);
-        if (!first)
+        if (i != 0)
             mt_buf_append(s->out, ",", 1);
-        first = 0;
-        mt_json_encode_string(s->out, field->name, strlen(field->name));
-        mt_buf_append(s->out, ":", 1);
+        write_key(s, field);
         int rc;
-        if (is_null(L, value))
+        if (is_null(L, value, value_type))
             rc = field->optional || field->type->nullable ? mt_buf_append(s->out, "null", 4)
                                                           : mismatch(s, "%s", "a required field is missing (nil)");
         else
-            rc = write_value(s, value, field->type, depth + 1);
+            rc = write_value(s, value, value_type, field->type, depth + 1);
         path_pop(s, saved);
         lua_settop(L, value - 1);
         if (rc != 0)
@@ -114,10 +125,10 @@ static int write_object(serializer_t *s, int index, const mt_type_t *type, int d
     return mt_buf_append(s->out, "}", 1);
 }
 
-static int write_array(serializer_t *s, int index, const mt_type_t *type, int depth)
+static int write_array(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth)
 {
     lua_State *L = s->L;
-    if (!lua_istable(L, index))
+    if (ltype != LUA_TTABLE)
         return mismatch(s, "%s", "expected an array (a Lua list)");
     size_t n = lua_objlen(L, index), count = 0;
     lua_pushnil(L);
@@ -132,9 +143,11 @@ static int write_array(serializer_t *s, int index, const mt_type_t *type, int de
         if (i > 1)
             mt_buf_append(s->out, ",", 1);
         lua_rawgeti(L, index, (int)i);
+        int item_type = lua_type(L, -1);
         size_t saved = path_push(s, NULL, (long)i - 1);
-        int rc = is_null(L, -1) && type->u.items->nullable ? mt_buf_append(s->out, "null", 4)
-                                                           : write_value(s, lua_gettop(L), type->u.items, depth + 1);
+        int rc = is_null(L, -1, item_type) && type->u.items->nullable
+                     ? mt_buf_append(s->out, "null", 4)
+                     : write_value(s, lua_gettop(L), item_type, type->u.items, depth + 1);
         path_pop(s, saved);
         lua_pop(L, 1);
         if (rc != 0)
@@ -143,10 +156,10 @@ static int write_array(serializer_t *s, int index, const mt_type_t *type, int de
     return mt_buf_append(s->out, "]", 1);
 }
 
-static int write_map(serializer_t *s, int index, const mt_type_t *type, int depth)
+static int write_map(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth)
 {
     lua_State *L = s->L;
-    if (!lua_istable(L, index))
+    if (ltype != LUA_TTABLE)
         return mismatch(s, "%s", "expected an object (a Lua table)");
     mt_buf_append(s->out, "{", 1);
     int first = 1;
@@ -162,7 +175,7 @@ static int write_map(serializer_t *s, int index, const mt_type_t *type, int dept
         mt_json_encode_string(s->out, key, len);
         mt_buf_append(s->out, ":", 1);
         size_t saved = path_push(s, key, 0);
-        int rc = write_value(s, lua_gettop(L), type->u.items, depth + 1);
+        int rc = write_value(s, lua_gettop(L), lua_type(L, -1), type->u.items, depth + 1);
         path_pop(s, saved);
         if (rc != 0)
             return -1;
@@ -171,22 +184,22 @@ static int write_map(serializer_t *s, int index, const mt_type_t *type, int dept
     return mt_buf_append(s->out, "}", 1);
 }
 
-static int write_typed(serializer_t *s, int index, const mt_type_t *type, int depth);
+static int write_typed(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth);
 
 /*
  * Writes a value, then holds what was written to the type's constraints: the
  * fragment is parsed back and validated, which costs something only for
  * constrained types.
  */
-static int write_value(serializer_t *s, int index, const mt_type_t *type, int depth)
+static int write_value(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth)
 {
     size_t mark = s->out->len;
-    if (write_typed(s, index, type, depth) != 0)
+    if (write_typed(s, index, ltype, type, depth) != 0)
         return -1;
     if (type->constraints == NULL || (type->constraints->has == 0))
         return 0;
     const mt_constraints_t *c = type->constraints;
-    if (lua_istable(s->L, index) && !(c->has & ~(unsigned)(MT_HAS_MIN_ITEMS | MT_HAS_MAX_ITEMS))) {
+    if (ltype == LUA_TTABLE && !(c->has & ~(unsigned)(MT_HAS_MIN_ITEMS | MT_HAS_MAX_ITEMS))) {
         /* a list within its item counts needs no more; one outside them is reported by the path below */
         size_t n = lua_objlen(s->L, index);
         if ((!(c->has & MT_HAS_MIN_ITEMS) || n >= c->min_items) && (!(c->has & MT_HAS_MAX_ITEMS) || n <= c->max_items))
@@ -194,10 +207,10 @@ static int write_value(serializer_t *s, int index, const mt_type_t *type, int de
     }
     /* scalars are checked as they are (a cJSON node on the stack); anything else is parsed back */
     cJSON scalar = {0}, *written = NULL;
-    if (lua_type(s->L, index) == LUA_TSTRING) {
+    if (ltype == LUA_TSTRING) {
         scalar.type = cJSON_String;
         scalar.valuestring = (char *)lua_tostring(s->L, index);
-    } else if (lua_type(s->L, index) == LUA_TNUMBER) {
+    } else if (ltype == LUA_TNUMBER) {
         scalar.type = cJSON_Number;
         scalar.valuedouble = lua_tonumber(s->L, index);
     } else {
@@ -220,12 +233,12 @@ static int write_value(serializer_t *s, int index, const mt_type_t *type, int de
     return failed != 0 ? -1 : 0;
 }
 
-static int write_typed(serializer_t *s, int index, const mt_type_t *type, int depth)
+static int write_typed(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth)
 {
     lua_State *L = s->L;
     if (depth > MAX_DEPTH || !lua_checkstack(L, 8))
         return mismatch(s, "%s", "nested too deeply");
-    if (is_null(L, index)) {
+    if (is_null(L, index, ltype)) {
         if (type->nullable || type->kind == MT_TYPE_ANY)
             return mt_buf_append(s->out, "null", 4);
         return mismatch(s, "%s", "nil where a value is required");
@@ -234,53 +247,52 @@ static int write_typed(serializer_t *s, int index, const mt_type_t *type, int de
     case MT_TYPE_ANY:
         return write_plain(s, index);
     case MT_TYPE_TABLE:
-        if (!lua_istable(L, index))
+        if (ltype != LUA_TTABLE)
             return mismatch(s, "%s", "expected a table");
         return write_plain(s, index);
     case MT_TYPE_NIL:
         return mismatch(s, "%s", "expected nil");
     case MT_TYPE_STRING: {
-        if (lua_type(L, index) != LUA_TSTRING)
-            return mismatch(s, "expected a string, got a %s", luaL_typename(L, index));
+        if (ltype != LUA_TSTRING)
+            return mismatch(s, "expected a string, got a %s", lua_typename(L, ltype));
         size_t len;
         const char *str = lua_tolstring(L, index, &len);
         return mt_json_encode_string(s->out, str, len);
     }
     case MT_TYPE_NUMBER:
-        if (lua_type(L, index) != LUA_TNUMBER)
-            return mismatch(s, "expected a number, got a %s", luaL_typename(L, index));
+        if (ltype != LUA_TNUMBER)
+            return mismatch(s, "expected a number, got a %s", lua_typename(L, ltype));
         return write_number(s, lua_tonumber(L, index));
     case MT_TYPE_INTEGER: {
         lua_Number n = lua_tonumber(L, index);
-        if (lua_type(L, index) != LUA_TNUMBER || n != floor(n))
-            return mismatch(s, "expected an integer, got %s", lua_type(L, index) == LUA_TNUMBER ? "a fraction"
-                                                                                                : luaL_typename(L, index));
+        if (ltype != LUA_TNUMBER || n != floor(n))
+            return mismatch(s, "expected an integer, got %s", ltype == LUA_TNUMBER ? "a fraction" : lua_typename(L, ltype));
         return write_number(s, n);
     }
     case MT_TYPE_BOOLEAN:
-        if (lua_type(L, index) != LUA_TBOOLEAN)
-            return mismatch(s, "expected a boolean, got a %s", luaL_typename(L, index));
+        if (ltype != LUA_TBOOLEAN)
+            return mismatch(s, "expected a boolean, got a %s", lua_typename(L, ltype));
         return mt_buf_append(s->out, lua_toboolean(L, index) ? "true" : "false", lua_toboolean(L, index) ? 4 : 5);
     case MT_TYPE_LITERAL:
         if (type->u.literal.is_string) {
-            if (lua_type(L, index) != LUA_TSTRING || strcmp(lua_tostring(L, index), type->u.literal.string) != 0)
+            if (ltype != LUA_TSTRING || strcmp(lua_tostring(L, index), type->u.literal.string) != 0)
                 return mismatch(s, "expected \"%s\"", type->u.literal.string);
             return mt_json_encode_string(s->out, type->u.literal.string, strlen(type->u.literal.string));
         }
-        if (lua_type(L, index) != LUA_TNUMBER || lua_tonumber(L, index) != (lua_Number)type->u.literal.integer)
+        if (ltype != LUA_TNUMBER || lua_tonumber(L, index) != (lua_Number)type->u.literal.integer)
             return mismatch(s, "%s", "expected another integer literal");
         return write_number(s, lua_tonumber(L, index));
     case MT_TYPE_OBJECT:
-        return write_object(s, index, type, depth);
+        return write_object(s, index, ltype, type, depth);
     case MT_TYPE_ARRAY:
-        return write_array(s, index, type, depth);
+        return write_array(s, index, ltype, type, depth);
     case MT_TYPE_MAP:
-        return write_map(s, index, type, depth);
+        return write_map(s, index, ltype, type, depth);
     case MT_TYPE_UNION: {
         size_t mark = s->out->len;
         for (size_t i = 0; i != type->u.any_of.num_members; i++) {
             s->err[0] = '\0';
-            if (write_value(s, index, type->u.any_of.members[i], depth + 1) == 0)
+            if (write_value(s, index, ltype, type->u.any_of.members[i], depth + 1) == 0)
                 return 0;
             s->out->len = mark;
         }
@@ -291,7 +303,7 @@ static int write_typed(serializer_t *s, int index, const mt_type_t *type, int de
     case MT_TYPE_NAME:
         if (type->u.ref.target == NULL)
             return mismatch(s, "%s", "unresolved type");
-        return write_value(s, index, type->u.ref.target, depth + 1);
+        return write_value(s, index, ltype, type->u.ref.target, depth + 1);
     case MT_TYPE_REQUEST:
         return mismatch(s, "%s", "a request object cannot be a response");
     }
@@ -304,7 +316,7 @@ int mt_serialize(lua_State *L, int index, const mt_type_t *type, mt_buf_t *out, 
     err[0] = '\0';
     index = index < 0 ? lua_gettop(L) + index + 1 : index;
     int top = lua_gettop(L);
-    int rc = write_value(&s, index, type, 0);
+    int rc = write_value(&s, index, lua_type(L, index), type, 0);
     lua_settop(L, top);
     return rc;
 }

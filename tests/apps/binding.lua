@@ -69,4 +69,15 @@ app:post("/ids", function(ids) return { count = #ids, ids = ids } end)
 ---@return Score
 app:get("/scores/{v}", function(v, label) return { value = v, label = label } end)
 
+---@class Account
+---@field user_name string {alias="userName"}
+---@field plan? "free"|"pro" {alias="billing-plan", default="free"}
+
+-- An aliased field: the wire name in the body and the response, the Lua name in the handler.
+---@param account Account
+---@return Account
+app:post("/accounts", function(account)
+  return { user_name = account.user_name .. "!", plan = account.plan, seen = account.userName == nil }
+end)
+
 return app

@@ -88,6 +88,15 @@ class Binding(ServerTestCase):
         self.assertEqual(status, 201)
         self.assertEqual(body, {"name": "W", "price": 2, "status": "draft", "dims": {"w": 1, "h": 2}})
 
+    def test_aliased_fields_use_the_wire_name_outside_and_the_lua_name_inside(self):
+        status, body = self.post("/accounts", b'{"userName":"ann","billing-plan":"pro","user_name":"no"}')
+        self.assertEqual((status, body), (200, {"userName": "ann!", "billing-plan": "pro"}))
+        status, body = self.post("/accounts", b'{"userName":"bob"}')
+        self.assertEqual((status, body), (200, {"userName": "bob!", "billing-plan": "free"}))
+        status, body = self.post("/accounts", b'{"user_name":"ann"}')
+        self.assertEqual(status, 422)
+        self.assertEqual([e["loc"] for e in body["detail"]], [["body", "userName"]])
+
     def test_body_errors(self):
         status, body = self.post("/items", b'{"name":"","price":-1,"tags":["a",3,"c","d"],"status":"gone","dims":{"w":"x"}}')
         self.assertEqual(status, 422)

@@ -1,6 +1,10 @@
 /* Unit tests for src/json_encode.c and src/json_decode.c, through a real Lua state. */
+#include <cjson/cJSON.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "json.h"
 #include "tap.h"
@@ -19,7 +23,7 @@ static const char *encode(const char *expr)
         lua_pop(L, 1);
         return result;
     }
-    lua_getfield(L, LUA_REGISTRYINDEX, MT_JSON_ARRAY_MT);
+    mt_json_push_array_mt(L);
     lua_call(L, 1, 1);
     const char *err;
     buf.len = 0;
@@ -147,6 +151,15 @@ static void test_decode(void)
     expect_decode("[\"\\u00e9\\ud83d\\ude00\", -0.5e-3, 1E+2, true, false, null]",
                   "[\"\xc3\xa9\xf0\x9f\x98\x80\",-0.0005,100,true,false,null]");
 
+    expect_decode("[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]", "[\"\\\"\\\\/\\b\\f\\n\\r\\t\"]");
+    expect_invalid("[\"\\udc00\"]", 2);       /* a lone low surrogate */
+    expect_invalid("[\"\\ud83d\"]", 2);       /* a high surrogate alone */
+    expect_invalid("[\"\\ud83d\\u0041\"]", 2); /* ... or followed by no low half */
+    expect_invalid("[1 2]", 3);
+    expect_invalid("tru", 0);
+    expect_invalid("1e", 2);
+    expect_invalid("1e+", 3);
+
     /* nesting: cJSON refuses past its limit without recursing the C stack away */
     static char deep[200001];
     memset(deep, '[', 100000);
@@ -156,6 +169,52 @@ static void test_decode(void)
     lua_settop(L, 0);
 }
 
+/* Every number reads as the double strtod gives, on the fast path and off it. */
+static void test_numbers(void)
+{
+    static const char *const edges[] = {
+        "0", "-0", "1", "9007199254740992", "9007199254740993", "18446744073709551615", "1e22", "1e23", "1e-22",
+        "1e-23", "0.1", "0.30000000000000004", "123456789012345678901234567890", "1.7976931348623157e308",
+        "1e309", "-1e309", "4.9e-324", "1e-400", "0.000000000000000000000000001", "2.2250738585072014e-308",
+        "12.5", "3.14159265358979323846264338327950288", "100000000000000000000000e-10", "5e-1", "0.0e0",
+        "1234567890123456789", "9999999999999999999", "0.00001234", "1E+2", "-12.5E-3",
+    };
+    uint64_t seed = 42;
+    size_t checked = 0, agree = 0;
+    char text[96];
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 20000; i++) {
+        const char *json = text;
+        if (i < sizeof(edges) / sizeof(edges[0])) {
+            json = edges[i];
+        } else { /* random: up to 25 digits, a fraction point somewhere, an exponent sometimes */
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            int ndigits = 1 + (int)(seed >> 59) % 25, point = (int)(seed >> 40) % (ndigits + 1);
+            size_t n = 0;
+            if (seed & 1)
+                text[n++] = '-';
+            for (int d = 0; d < ndigits; d++) {
+                seed = seed * 6364136223846793005u + 1442695040888963407u;
+                text[n++] = (char)('0' + (d == 0 ? 1 + (seed >> 60) % 9 : (seed >> 60) % 10));
+                if (d + 1 == point && d + 1 < ndigits)
+                    text[n++] = '.';
+            }
+            if (seed & 2)
+                n += (size_t)snprintf(text + n, sizeof(text) - n, "e%d", (int)((seed >> 20) % 700) - 350);
+            text[n] = '\0';
+        }
+        mt_json_error_t err;
+        cJSON *node = mt_json_parse(json, strlen(json), &err);
+        double want = strtod(json, NULL);
+        checked++;
+        if (node != NULL && cJSON_IsNumber(node) && memcmp(&node->valuedouble, &want, sizeof(want)) == 0)
+            agree++;
+        else if (checked - agree <= 5)
+            ok(0, "%s reads as %.17g, strtod says %.17g", json, node ? node->valuedouble : 0.0, want);
+        cJSON_Delete(node);
+    }
+    ok(agree == checked, "%zu of %zu numbers read exactly as strtod reads them", agree, checked);
+}
+
 int main(void)
 {
     L = luaL_newstate();
@@ -163,6 +222,7 @@ int main(void)
     mt_json_init(L);
     test_encode();
     test_decode();
+    test_numbers();
     lua_close(L);
     return tap_done();
 }
