@@ -46,14 +46,6 @@ static void push_array_mark(lua_State *L)
     lua_setmetatable(L, -2);
 }
 
-/* The member of a JSON object named `name`, or NULL (the first one when a key repeats). */
-static const cJSON *object_member(const cJSON *object, const char *name)
-{
-    for (const cJSON *child = object->child; child != NULL; child = child->next)
-        if (child->string[0] == name[0] && strcmp(child->string, name) == 0)
-            return child;
-    return NULL;
-}
 
 /* Pushes a validated value, keeping only what its type declares. */
 static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, int depth)
@@ -68,7 +60,7 @@ static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, in
         lua_createtable(L, 0, (int)type->u.object.num_fields);
         for (size_t i = 0; i != type->u.object.num_fields; i++) {
             const mt_field_t *field = type->u.object.fields + i;
-            const cJSON *child = object_member(item, MT_FIELD_WIRE_NAME(field));
+            const cJSON *child = mt_json_member(item, MT_FIELD_WIRE_NAME(field));
             const char *default_json = field->type->constraints ? field->type->constraints->default_json : NULL;
             if (child == NULL && default_json != NULL) {
                 mt_json_error_t err;

@@ -63,6 +63,9 @@ struct cJSON;
 /* Parses like mt_json_decode but returns the cJSON tree (the caller deletes it), or NULL with *err filled. */
 struct cJSON *mt_json_parse(const char *json, size_t len, mt_json_error_t *err);
 
+/* The member of a parsed JSON object named `name`, or NULL; the first one when a key repeats. */
+const struct cJSON *mt_json_member(const struct cJSON *object, const char *name);
+
 /* Pushes a cJSON value as Lua (the same mapping as mt_json_decode). Returns 0, or -1 (nothing pushed) when too deep. */
 int mt_json_push(lua_State *L, const struct cJSON *item);
 

@@ -426,6 +426,14 @@ cJSON *mt_json_parse(const char *json, size_t len, mt_json_error_t *err)
     return root;
 }
 
+const cJSON *mt_json_member(const cJSON *object, const char *name)
+{
+    for (const cJSON *child = object->child; child != NULL; child = child->next)
+        if (child->string != NULL && child->string[0] == name[0] && strcmp(child->string, name) == 0)
+            return child;
+    return NULL;
+}
+
 int mt_json_push(lua_State *L, const cJSON *item)
 {
     int top = lua_gettop(L);

@@ -344,7 +344,7 @@ static void validate_object(const mt_type_t *type, const cJSON *value, mt_verror
     for (size_t i = 0; i != type->u.object.num_fields; i++) {
         const mt_field_t *field = type->u.object.fields + i;
         const char *wire = MT_FIELD_WIRE_NAME(field);
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(value, wire);
+        const cJSON *item = mt_json_member(value, wire);
         mt_verrors_push_key(errors, wire, strlen(wire));
         if (item == NULL) {
             if (!field->optional && !field->type->nullable &&
