@@ -22,16 +22,43 @@ local ROUTE_OPTS = {
   params = "table", returns = "string",
 }
 
---- moontide.app{ title=, version=, description= }: a new application.
+local APP_OPTS = {
+  title = "string", version = "string", description = "string", tags = "table",
+  openapi_url = "string|false", docs_url = "string|false", redoc_url = "string|false",
+}
+
+--- moontide.app{ title=, version=, description=, tags=, openapi_url=, docs_url=, redoc_url= }: a new application.
 function M.app(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("moontide.app: expected a table of options, got " .. type(opts), 2)
   end
   opts = opts or {}
+  for k, v in pairs(opts) do
+    local want = APP_OPTS[k]
+    if want == nil then
+      error("moontide.app: unknown option '" .. tostring(k) .. "'", 2)
+    end
+    local fits = type(v) == want or (want == "string|false" and (type(v) == "string" or v == false))
+    if not fits then
+      error("moontide.app: option '" .. k .. "' must be a " .. want:gsub("|", " or ") .. ", got " .. tostring(v), 2)
+    end
+    if want == "string|false" and v and v:sub(1, 1) ~= "/" then
+      error("moontide.app: option '" .. k .. "' must be a path starting with '/', got " .. v, 2)
+    end
+  end
+  for i, tag in ipairs(opts.tags or {}) do
+    if type(tag) ~= "table" or type(tag.name) ~= "string" or (tag.description ~= nil and type(tag.description) ~= "string") then
+      error("moontide.app: tags[" .. i .. "] must be { name = \"...\", description = \"...\" }", 2)
+    end
+  end
   return setmetatable({
     title = opts.title or "moontide app",
     version = opts.version or "0.1.0",
     description = opts.description,
+    tags = opts.tags,
+    openapi_url = opts.openapi_url,
+    docs_url = opts.docs_url,
+    redoc_url = opts.redoc_url,
     _routes = {},
   }, App)
 end

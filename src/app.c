@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "app.h"
+#include "docs.h"
 #include "embedded.h"
 #include "lua_api.h"
 #include "request.h"
@@ -232,6 +233,15 @@ static void add_route(mt_app_t *app)
     route->param_names = calloc((size_t)num_params + 1, sizeof(char *));
     for (int i = 0; route->param_names != NULL && i < num_params; i++)
         route->param_names[route->num_params++] = strndup(names[i].base, names[i].len);
+    route->kind = MT_ROUTE_HANDLER;
+    route->in_schema = 1;
+    lua_getfield(L, entry, "opts");
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "include_in_schema");
+        route->in_schema = lua_isnil(L, -1) || lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     lua_getfield(L, entry, "handler");
     attach_annotations(app, route, entry);
     route->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -243,6 +253,109 @@ fail:
     free(method);
     if (route != NULL)
         route_free(route);
+}
+
+/*
+ * A route the server answers itself (the docs). Its path must be free: an
+ * app route there is a load error saying how to move the docs or turn them
+ * off.
+ */
+static void add_docs_route(mt_app_t *app, mt_route_kind_t kind, const char *pattern, const char *setting)
+{
+    const char *err = NULL;
+    mt_route_t *route = calloc(1, sizeof(*route));
+    mt_route_t **grown = realloc(app->routes, (app->num_routes + 1) * sizeof(*grown));
+    if (grown != NULL)
+        app->routes = grown;
+    if (route == NULL || grown == NULL || (route->pattern = strdup(pattern)) == NULL ||
+        (route->where = strdup(setting)) == NULL) {
+        mt_schema_problem_line(app->schema, "out of memory");
+        goto fail;
+    }
+    route->kind = kind;
+    route->method = mt_method_parse("GET", 3);
+    route->handler_ref = LUA_NOREF;
+    mt_slice_t names[MT_ROUTER_MAX_PARAMS];
+    int num_params = mt_router_pattern_params(route->pattern, names, MT_ROUTER_MAX_PARAMS, &err);
+    if (num_params < 0 || mt_router_add(app->router, route->method, route->pattern, route, &err) != 0) {
+        if (kind == MT_ROUTE_ASSET)
+            mt_schema_problem_line(app->schema, "%s: GET %s: %s (the docs' assets are served there)", app->path,
+                                   pattern, err);
+        else
+            mt_schema_problem_line(app->schema,
+                                   "%s: GET %s: %s (moontide serves its docs there: move them with "
+                                   "moontide.app{ %s = \"/other\" } or turn them off with %s = false)",
+                                   app->path, pattern, err, setting, setting);
+        goto fail;
+    }
+    route->param_names = calloc((size_t)num_params + 1, sizeof(char *));
+    for (int i = 0; route->param_names != NULL && i < num_params; i++)
+        route->param_names[route->num_params++] = strndup(names[i].base, names[i].len);
+    route->index = app->num_routes;
+    app->routes[app->num_routes++] = route;
+    return;
+fail:
+    if (route != NULL)
+        route_free(route);
+}
+
+/* A docs path: nil gives the default, false turns it off, a string starting with '/' moves it. */
+static char *docs_url(mt_app_t *app, int table, const char *name, const char *fallback)
+{
+    lua_getfield(app->L, table, name);
+    char *url = NULL;
+    if (lua_isnil(app->L, -1))
+        url = strdup(fallback);
+    else if (lua_type(app->L, -1) == LUA_TSTRING && lua_tostring(app->L, -1)[0] == '/')
+        url = strdup(lua_tostring(app->L, -1));
+    else if (!(lua_type(app->L, -1) == LUA_TBOOLEAN && !lua_toboolean(app->L, -1)))
+        mt_schema_problem_line(app->schema, "%s: moontide.app{ %s = ... } must be a path starting with '/', or false",
+                               app->path, name);
+    lua_pop(app->L, 1);
+    return url;
+}
+
+/* What moontide.app{...} said (the app table is at `table`). */
+static void read_info(mt_app_t *app, int table)
+{
+    lua_State *L = app->L;
+    mt_app_info_t *info = &app->info;
+    info->title = get_string_field(L, table, "title");
+    info->version = get_string_field(L, table, "version");
+    info->description = get_string_field(L, table, "description");
+    lua_getfield(L, table, "tags");
+    size_t n = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+    info->tags = n != 0 ? calloc(n, sizeof(*info->tags)) : NULL;
+    for (size_t i = 1; info->tags != NULL && i <= n; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        if (lua_istable(L, -1) && (info->tags[info->num_tags].name = get_string_field(L, lua_gettop(L), "name")) != NULL)
+            info->tags[info->num_tags++].description = get_string_field(L, lua_gettop(L), "description");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    info->openapi_url = docs_url(app, table, "openapi_url", "/openapi.json");
+    info->docs_url = docs_url(app, table, "docs_url", "/docs");
+    info->redoc_url = docs_url(app, table, "redoc_url", "/redoc");
+    if (info->openapi_url == NULL) { /* the pages show the document: without it there is nothing to show */
+        free(info->docs_url);
+        free(info->redoc_url);
+        info->docs_url = info->redoc_url = NULL;
+    }
+    if (info->title == NULL || info->version == NULL)
+        mt_schema_problem_line(app->schema, "%s: moontide.app{}: title and version must be strings", app->path);
+}
+
+static void add_docs_routes(mt_app_t *app)
+{
+    const mt_app_info_t *info = &app->info;
+    if (info->openapi_url != NULL)
+        add_docs_route(app, MT_ROUTE_OPENAPI, info->openapi_url, "openapi_url");
+    if (info->docs_url != NULL)
+        add_docs_route(app, MT_ROUTE_SWAGGER, info->docs_url, "docs_url");
+    if (info->redoc_url != NULL)
+        add_docs_route(app, MT_ROUTE_REDOC, info->redoc_url, "redoc_url");
+    if (info->docs_url != NULL || info->redoc_url != NULL)
+        add_docs_route(app, MT_ROUTE_ASSET, MT_DOCS_ASSETS_PREFIX "{file}", "docs_url");
 }
 
 /* The value on top of the stack is what the app file returned. */
@@ -262,6 +375,7 @@ static void collect_routes(mt_app_t *app)
                                app->path, luaL_typename(L, app_index));
         return;
     }
+    read_info(app, app_index);
     lua_getfield(L, app_index, "_routes");
     int routes = lua_gettop(L);
     size_t n = lua_objlen(L, routes);
@@ -271,6 +385,7 @@ static void collect_routes(mt_app_t *app)
         lua_settop(L, routes);
     }
     lua_settop(L, app_index - 1);
+    add_docs_routes(app);
 }
 
 /* Reads the annotations of every file of the app, then resolves the names they use. */
@@ -359,6 +474,11 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
     collect_routes(app);
     if (app->schema->num_problems != 0)
         goto fail;
+    const char *docs_error;
+    if (mt_docs_prepare(app, &docs_error) != 0) {
+        mt_schema_problem_line(app->schema, "%s: cannot build the OpenAPI document: %s", app->path, docs_error);
+        goto fail;
+    }
     lua_settop(L, 0);
     lua_gc(L, LUA_GCCOLLECT, 0);
     return app;
@@ -393,6 +513,20 @@ void mt_app_free(mt_app_t *app)
     free(app->files);
     mt_schema_free(app->schema);
     free(app->idle_threads);
+    free(app->info.title);
+    free(app->info.version);
+    free(app->info.description);
+    for (size_t i = 0; i != app->info.num_tags; i++) {
+        free(app->info.tags[i].name);
+        free(app->info.tags[i].description);
+    }
+    free(app->info.tags);
+    free(app->info.openapi_url);
+    free(app->info.docs_url);
+    free(app->info.redoc_url);
+    mt_buf_free(&app->openapi);
+    mt_buf_free(&app->swagger_page);
+    mt_buf_free(&app->redoc_page);
     free(app->path);
     free(app->dir);
     free(app);

@@ -11,10 +11,21 @@
 #include <lua.h>
 #include "annotation.h"
 #include "binding.h"
+#include "buf.h"
 #include "router.h"
+
+typedef enum {
+    MT_ROUTE_HANDLER,  /* a Lua handler */
+    MT_ROUTE_OPENAPI,  /* the OpenAPI document */
+    MT_ROUTE_SWAGGER,  /* the Swagger UI page */
+    MT_ROUTE_REDOC,    /* the ReDoc page */
+    MT_ROUTE_ASSET,    /* a file of those pages, from the binary */
+} mt_route_kind_t;
 
 typedef struct st_mt_route_t {
     size_t index;        /* position in app->routes */
+    mt_route_kind_t kind;
+    int in_schema;       /* listed in the OpenAPI document */
     int method;
     char *pattern;       /* "/items/{id}" */
     char **param_names;  /* in path order, matching the router's param slices */
@@ -25,8 +36,26 @@ typedef struct st_mt_route_t {
     mt_binding_t *binding;       /* where its arguments come from; NULL: it takes the request object */
 } mt_route_t;
 
+typedef struct st_mt_tag_t {
+    char *name;
+    char *description;
+} mt_tag_t;
+
+/* What moontide.app{...} says about the app's docs. */
+typedef struct st_mt_app_info_t {
+    char *title;
+    char *version;
+    char *description;
+    mt_tag_t *tags; /* tags = { { name =, description = } } */
+    size_t num_tags;
+    char *openapi_url; /* NULL: turned off */
+    char *docs_url;
+    char *redoc_url;
+} mt_app_info_t;
+
 typedef struct st_mt_app_t {
     lua_State *L;
+    mt_app_info_t info;
     mt_router_t *router;
     mt_route_t **routes;
     size_t num_routes;
@@ -37,6 +66,9 @@ typedef struct st_mt_app_t {
     mt_schema_t *schema;
     int *idle_threads; /* registry references of coroutines that finished and can run the next request */
     size_t num_idle_threads;
+    mt_buf_t openapi;      /* the OpenAPI document, built once */
+    mt_buf_t swagger_page; /* the HTML of the docs pages */
+    mt_buf_t redoc_page;
 } mt_app_t;
 
 #define MT_APP_MAX_IDLE_THREADS 256

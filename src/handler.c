@@ -9,6 +9,7 @@
 #include <lauxlib.h>
 #include <time.h>
 #include "arguments.h"
+#include "docs.h"
 #include "handler.h"
 #include "log.h"
 #include "lua_api.h"
@@ -131,6 +132,12 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
         mt_response_send_detail(req, 405, "Method Not Allowed");
         return 0;
     }
+    }
+
+    const mt_route_t *route = match.value;
+    if (H2O_UNLIKELY(route->kind != MT_ROUTE_HANDLER)) {
+        mt_docs_serve(req, self->app, route, match.params);
+        return 0;
     }
 
     /* linked to the pool: disposed (releasing the Lua side) when the request is freed */

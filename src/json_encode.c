@@ -149,6 +149,9 @@ size_t mt_json_format_number(double n, char *text)
         if (scaled != floor(scaled) || fabs(scaled) >= 9007199254740992.0 || scaled / powers[k] != n)
             continue;
         unsigned long long v = (unsigned long long)fabs(scaled);
+        /* 0.07 * 100 is not whole in binary but 0.07 * 1000 is: drop the zeros that leaves */
+        while (v % 10 == 0 && k > 1)
+            v /= 10, k--;
         char *start = write_digits(end, v);
         int ndigits = (int)(end - start);
         size_t len = 0;

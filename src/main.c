@@ -75,13 +75,33 @@ static int compare_problems(const void *a, const void *b)
     return (xl > yl) - (xl < yl);
 }
 
+/* moontide openapi APP: the document /openapi.json serves, byte for byte, without serving. */
+static int openapi(const mt_options_t *opts)
+{
+    mt_problems_t problems;
+    mt_app_t *app = mt_app_load(opts->app_path, &problems);
+    if (app == NULL) {
+        for (size_t i = 0; i != problems.count; i++)
+            fprintf(stderr, "%s\n", problems.lines[i]);
+        fprintf(stderr, "moontide: %zu problem(s) in %s\n", problems.count, opts->app_path);
+        mt_problems_free(&problems);
+        return 1;
+    }
+    int rc = fwrite(app->openapi.data, 1, app->openapi.len, stdout) == app->openapi.len && fflush(stdout) == 0 ? 0 : 1;
+    mt_app_free(app);
+    return rc;
+}
+
 /* moontide check APP: every problem, one per line on stdout, in file order; exit 1 when there is any. */
 static int check(const mt_options_t *opts)
 {
     mt_problems_t problems;
     mt_app_t *app = mt_app_load(opts->app_path, &problems);
     if (app != NULL) {
-        printf("%s: no problems (%zu route(s), %zu file(s))\n", app->path, app->num_routes, app->num_files);
+        size_t num_routes = 0;
+        for (size_t i = 0; i != app->num_routes; i++)
+            num_routes += app->routes[i]->kind == MT_ROUTE_HANDLER;
+        printf("%s: no problems (%zu route(s), %zu file(s))\n", app->path, num_routes, app->num_files);
         mt_app_free(app);
         return 0;
     }
@@ -109,5 +129,9 @@ int main(int argc, char **argv)
         return 0;
     }
     mt_log_level = opts.log_level;
-    return strcmp(opts.command, "check") == 0 ? check(&opts) : run(&opts);
+    if (strcmp(opts.command, "check") == 0)
+        return check(&opts);
+    if (strcmp(opts.command, "openapi") == 0)
+        return openapi(&opts);
+    return run(&opts);
 }

@@ -19,6 +19,7 @@ void mt_options_usage(FILE *out)
           "usage:\n"
           "  moontide run APP [options]   serve APP (a .lua file, or a directory holding app.lua)\n"
           "  moontide check APP           load APP and check its annotations: FILE:LINE: message per problem\n"
+          "  moontide openapi APP         print APP's OpenAPI 3.1 document (what /openapi.json serves)\n"
           "  moontide --version | --help\n"
           "\n"
           "options:\n"
@@ -162,7 +163,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         return 0;
     if (opts->command == NULL)
         return snprintf(err, errsize, "no command given (see --help)"), -1;
-    if (strcmp(opts->command, "run") != 0 && strcmp(opts->command, "check") != 0)
+    if (strcmp(opts->command, "run") != 0 && strcmp(opts->command, "check") != 0 && strcmp(opts->command, "openapi") != 0)
         return snprintf(err, errsize, "unknown command '%s' (see --help)", opts->command), -1;
     if (opts->app_path == NULL)
         return snprintf(err, errsize, "%s: no APP given (a .lua file or a directory holding app.lua)", opts->command), -1;

@@ -111,8 +111,11 @@ static int write_object(serializer_t *s, int index, int ltype, const mt_type_t *
         if (i != 0)
             mt_buf_append(s->out, ",", 1);
         write_key(s, field);
+        const char *default_json = field->type->constraints ? field->type->constraints->default_json : NULL;
         int rc;
-        if (is_null(L, value, value_type))
+        if (value_type == LUA_TNIL && default_json != NULL) /* absent: its default, as a model would fill it in */
+            rc = mt_buf_append(s->out, default_json, strlen(default_json));
+        else if (is_null(L, value, value_type))
             rc = field->optional || field->type->nullable ? mt_buf_append(s->out, "null", 4)
                                                           : mismatch(s, "%s", "a required field is missing (nil)");
         else

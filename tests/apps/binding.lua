@@ -77,7 +77,9 @@ app:get("/scores/{v}", function(v, label) return { value = v, label = label } en
 ---@param account Account
 ---@return Account
 app:post("/accounts", function(account)
-  return { user_name = account.user_name .. "!", plan = account.plan, seen = account.userName == nil }
+  -- plan left out when it is the default: the response model writes the default back
+  return { user_name = account.user_name .. "!", plan = account.plan ~= "free" and account.plan or nil,
+           seen = account.userName == nil }
 end)
 
 return app

@@ -38,9 +38,9 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def run_cli(*args, timeout=10):
+def run_cli(*args, timeout=10, text=True):
     """Runs moontide to completion; returns (exit code, stdout, stderr)."""
-    proc = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([BIN, *args], capture_output=True, text=text, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
 
 

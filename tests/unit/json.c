@@ -169,6 +169,36 @@ static void test_decode(void)
     lua_settop(L, 0);
 }
 
+/* Decimals print in their shortest round-trip form: what the shortest %.Ng that reads back gives. */
+static void test_number_format(void)
+{
+    size_t checked = 0, same = 0;
+    for (int scale = 10; scale <= 1000000; scale *= 10) {
+        for (long i = 1; i <= 30000; i += i < 2000 ? 1 : 7) {
+            double n = (double)i / scale * (i % 3 == 0 ? -1 : 1);
+            char ours[32], shortest[40];
+            size_t len = mt_json_format_number(n, ours);
+            ours[len] = '\0';
+            for (int precision = 1; precision <= 17; precision++) {
+                snprintf(shortest, sizeof(shortest), "%.*g", precision, n);
+                if (strtod(shortest, NULL) == n)
+                    break;
+            }
+            checked++;
+            if (strchr(shortest, 'e') != NULL || strcmp(ours, shortest) == 0)
+                same++;
+            else if (checked - same <= 5)
+                ok(0, "%.17g prints as %s, shortest is %s", n, ours, shortest);
+        }
+    }
+    ok(same == checked, "%zu of %zu decimals print in their shortest form", same, checked);
+    char text[32];
+    text[mt_json_format_number(0.07, text)] = '\0';
+    ok(strcmp(text, "0.07") == 0, "0.07 prints as 0.07 (got %s)", text);
+    text[mt_json_format_number(19.99, text)] = '\0';
+    ok(strcmp(text, "19.99") == 0, "19.99 prints as 19.99 (got %s)", text);
+}
+
 /* Every number reads as the double strtod gives, on the fast path and off it. */
 static void test_numbers(void)
 {
@@ -223,6 +253,7 @@ int main(void)
     test_encode();
     test_decode();
     test_numbers();
+    test_number_format();
     lua_close(L);
     return tap_done();
 }

@@ -1,0 +1,259 @@
+---@meta moontide
+
+-- Type stubs of the `moontide` module for the Lua Language Server (LuaLS):
+-- completion, hover and type checks in your editor. Point LuaLS at this
+-- directory (`workspace.library`, see .luarc.json at the repo top and the
+-- "Editor support" section of docs/guide.md). This file is never run: the
+-- real module is lua/moontide.lua, built into the binary.
+--
+-- tests/blackbox/test_meta.py checks that every public function and field
+-- of the real module, and every app method, is declared here (and nothing
+-- more), so the stubs cannot drift from the code.
+
+---@class moontidelib
+local moontide = {}
+
+-- Types -----------------------------------------------------------------------
+
+---Header values of a response: a string or number, or a list of them for a
+---repeated header (`["set-cookie"] = { "a=1", "b=2" }`).
+---@alias moontide.Headers table<string, string|number|(string|number)[]>
+
+---A handler. With `---@param` lines its arguments come in their order (path,
+---query, header, cookie parameters, the JSON body, the request object);
+---without any it receives the request object. It returns
+---`body[, status[, headers]]`, or a `moontide.Response`.
+---@alias moontide.Handler fun(...: any): any, integer?, moontide.Headers?
+
+---An OpenAPI tag with its description (`moontide.app{ tags = {...} }`).
+---@class moontide.TagInfo
+---@field name string
+---@field description? string
+
+---Options of `moontide.app{...}`. Any other key is an error.
+---@class moontide.AppOpts
+---@field title? string API title in the OpenAPI document (default "moontide app").
+---@field version? string API version (default "0.1.0").
+---@field description? string Markdown shown at the top of /docs.
+---@field tags? moontide.TagInfo[] Tag descriptions, in display order.
+---@field openapi_url? string|false Where the OpenAPI document is served; `false` turns it off.
+---@field docs_url? string|false Where Swagger UI is served; `false` turns it off.
+---@field redoc_url? string|false Where ReDoc is served; `false` turns it off.
+
+---One parameter of a route built in code: `{ "name", "type", constraint = value, ... }`.
+---A name ending in `?` is optional. The other keys are the constraints of an
+---annotation (`minimum`, `maxLength`, `pattern`, `format`, `default`, `["in"]`, `alias`, ...).
+---@class moontide.ParamSpec
+---@field [1] string The parameter name (or use `name`).
+---@field [2] string Its type, written as in annotations: "integer", "Item[]", "\"a\"|\"b\"" (or use `type`).
+---@field name? string
+---@field type? string
+---@field optional? boolean
+---@field description? string
+---@field in? "query"|"header"|"cookie"|"path"|"body"
+---@field alias? string The name on the wire.
+---@field minimum? number
+---@field maximum? number
+---@field exclusiveMinimum? number
+---@field exclusiveMaximum? number
+---@field multipleOf? number
+---@field minLength? integer
+---@field maxLength? integer
+---@field pattern? string
+---@field format? "email"|"uuid"|"date"|"date-time"|"uri"|"ipv4"|"ipv6"
+---@field minItems? integer
+---@field maxItems? integer
+---@field uniqueItems? boolean
+---@field default? any
+---@field example? any
+---@field deprecated? boolean
+
+---An extra documented response of a route built in code.
+---@class moontide.ResponseSpec
+---@field type? string The body's type, as in annotations.
+---@field description? string
+
+---Options of a route (`app:get(path, opts, handler)`): what an annotation
+---block can say, for routes built in code. They win over an annotation block
+---above the same handler. Any other key is an error.
+---@class moontide.RouteOpts
+---@field summary? string
+---@field description? string Markdown.
+---@field tags? string[]
+---@field status? integer The success status (default 200).
+---@field deprecated? boolean
+---@field responses? table<integer, string|moontide.ResponseSpec> Extra responses: `{ [404] = "Not found" }`.
+---@field include_in_schema? boolean `false` keeps the route out of the OpenAPI document.
+---@field params? moontide.ParamSpec[] The handler's parameters, in order.
+---@field returns? string The response model, as in annotations ("Item", "Item[]").
+
+---The request object: what a handler with no `---@param` receives, or a
+---parameter typed `moontide.Request`. Read-only, and valid only during its
+---request. Its table fields are built the first time they are read.
+---@class moontide.Request
+---@field method string "GET", "POST", ...
+---@field path string The path without the query string, as sent (not percent-decoded).
+---@field params table<string, string> Path parameters, decoded: `{ id = "42" }`.
+---@field query table<string, string|string[]> Query parameters, decoded; a repeated key gives a list; a key without `=` gives "".
+---@field headers table<string, string> Lower-case name -> value; repeated headers joined with ", " ("; " for cookie).
+---@field body string The raw body ("" when none).
+---@field json any The body decoded from JSON (nil when empty); malformed JSON answers 422.
+---@field client string The peer's address, "127.0.0.1".
+---@field http_version "1.0"|"1.1"|"2"
+
+---A raw response made by `moontide.response`, `moontide.text` or `moontide.html`.
+---It bypasses the handler's `---@return` model.
+---@class moontide.Response
+
+---The raw response fields.
+---@class moontide.ResponseFields
+---@field status? integer 100-599, default 200.
+---@field headers? moontide.Headers
+---@field body? string|table|number|boolean A table is JSON; nil is an empty body.
+
+-- The application -------------------------------------------------------------
+
+---An application: register routes on it, and return it from the app file.
+---@class moontide.App
+---@field title string
+---@field version string
+---@field description? string
+---@field tags? moontide.TagInfo[]
+---@field openapi_url? string|false
+---@field docs_url? string|false
+---@field redoc_url? string|false
+local App = {}
+
+---Registers a GET route (it also serves HEAD). `{name}` in the path matches one segment.
+---@param path string
+---@param opts moontide.RouteOpts
+---@param handler moontide.Handler
+---@return moontide.Handler handler
+---@overload fun(self: moontide.App, path: string, handler: moontide.Handler): moontide.Handler
+function App:get(path, opts, handler) end
+
+---Registers a POST route.
+---@param path string
+---@param opts moontide.RouteOpts
+---@param handler moontide.Handler
+---@return moontide.Handler handler
+---@overload fun(self: moontide.App, path: string, handler: moontide.Handler): moontide.Handler
+function App:post(path, opts, handler) end
+
+---Registers a PUT route.
+---@param path string
+---@param opts moontide.RouteOpts
+---@param handler moontide.Handler
+---@return moontide.Handler handler
+---@overload fun(self: moontide.App, path: string, handler: moontide.Handler): moontide.Handler
+function App:put(path, opts, handler) end
+
+---Registers a PATCH route.
+---@param path string
+---@param opts moontide.RouteOpts
+---@param handler moontide.Handler
+---@return moontide.Handler handler
+---@overload fun(self: moontide.App, path: string, handler: moontide.Handler): moontide.Handler
+function App:patch(path, opts, handler) end
+
+---Registers a DELETE route.
+---@param path string
+---@param opts moontide.RouteOpts
+---@param handler moontide.Handler
+---@return moontide.Handler handler
+---@overload fun(self: moontide.App, path: string, handler: moontide.Handler): moontide.Handler
+function App:delete(path, opts, handler) end
+
+---Registers a HEAD route (a GET route already serves HEAD).
+---@param path string
+---@param opts moontide.RouteOpts
+---@param handler moontide.Handler
+---@return moontide.Handler handler
+---@overload fun(self: moontide.App, path: string, handler: moontide.Handler): moontide.Handler
+function App:head(path, opts, handler) end
+
+---Registers an OPTIONS route.
+---@param path string
+---@param opts moontide.RouteOpts
+---@param handler moontide.Handler
+---@return moontide.Handler handler
+---@overload fun(self: moontide.App, path: string, handler: moontide.Handler): moontide.Handler
+function App:options(path, opts, handler) end
+
+---Registers a route for one method or several: `app:route({ "GET", "POST" }, "/x", fn)`.
+---@param methods string|string[]
+---@param path string
+---@param opts moontide.RouteOpts
+---@param handler moontide.Handler
+---@return moontide.Handler handler
+---@overload fun(self: moontide.App, methods: string|string[], path: string, handler: moontide.Handler): moontide.Handler
+function App:route(methods, path, opts, handler) end
+
+-- The module ------------------------------------------------------------------
+
+---The moontide version, "X.Y.Z".
+---@type string
+moontide.VERSION = ""
+
+---JSON `null`: as a value in a table, it is written as `null`; decoded arrays
+---hold it where the JSON had `null`.
+---@type lightuserdata
+moontide.null = nil
+
+---JSON encoding and decoding, in C.
+moontide.json = {}
+
+---Encodes a Lua value as JSON. Raises an error for cycles, `inf`/`nan`,
+---non-string keys other than numbers, and nesting deeper than 1000.
+---@param value any
+---@return string
+function moontide.json.encode(value) end
+
+---Decodes strict JSON (RFC 8259). Objects become tables, arrays tables marked
+---as arrays; `null` in an array is `moontide.null`.
+---@param text string
+---@return any value The decoded value, or nil on bad input.
+---@return string? err "reason (at byte N)" on bad input.
+function moontide.json.decode(text) end
+
+---A new application.
+---@param opts? moontide.AppOpts
+---@return moontide.App
+function moontide.app(opts) end
+
+---Stops the handler and answers `{"detail": detail}` with `status`. It never
+---returns; its result is typed `any` so that the idiom
+---`return book or moontide.raise(404, "Book not found")` keeps the type of `book`.
+---@param status integer 100-599.
+---@param detail any Any JSON value.
+---@param headers? moontide.Headers
+---@return any
+function moontide.raise(status, detail, headers) end
+
+---A raw response: `return moontide.response{ status = 204 }`.
+---@param fields moontide.ResponseFields
+---@return moontide.Response
+function moontide.response(fields) end
+
+---A `text/plain; charset=utf-8` response.
+---@param body any Converted with tostring.
+---@param status? integer
+---@param headers? moontide.Headers
+---@return moontide.Response
+function moontide.text(body, status, headers) end
+
+---A `text/html; charset=utf-8` response.
+---@param body any Converted with tostring.
+---@param status? integer
+---@param headers? moontide.Headers
+---@return moontide.Response
+function moontide.html(body, status, headers) end
+
+---Marks `t` (or a new table) as a JSON array, so that an empty one is written
+---as `[]` rather than `{}`.
+---@generic T: table
+---@param t? T
+---@return T
+function moontide.array(t) end
+
+return moontide
