@@ -2,7 +2,8 @@
  * The docs pages. Both are the pages FastAPI serves, with every script and
  * style sheet taken from the binary instead of a CDN, and Swagger UI's online
  * validator badge turned off (it would send the document to
- * validator.swagger.io).
+ * validator.swagger.io). The pages' Content-Security-Policy keeps images on
+ * this server: ReDoc 2's footer would load its logo from cdn.redoc.ly.
  */
 #include <string.h>
 #include "docs.h"
@@ -91,6 +92,8 @@ int mt_docs_prepare(mt_app_t *app, const char **error)
     return 0;
 }
 
+static const char page_policy[] = "img-src 'self' data:";
+
 static void send_static(h2o_req_t *req, const char *content_type, const void *data, size_t len, int cache)
 {
     static h2o_generator_t generator = {NULL, NULL};
@@ -112,11 +115,13 @@ void mt_docs_serve(h2o_req_t *req, const mt_app_t *app, const mt_route_t *route,
         send_static(req, "application/json", app->openapi.data, app->openapi.len, 0);
         return;
     case MT_ROUTE_SWAGGER:
-        send_static(req, "text/html; charset=utf-8", app->swagger_page.data, app->swagger_page.len, 0);
+    case MT_ROUTE_REDOC: {
+        const mt_buf_t *page = route->kind == MT_ROUTE_SWAGGER ? &app->swagger_page : &app->redoc_page;
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL,
+                              page_policy, sizeof(page_policy) - 1);
+        send_static(req, "text/html; charset=utf-8", page->data, page->len, 0);
         return;
-    case MT_ROUTE_REDOC:
-        send_static(req, "text/html; charset=utf-8", app->redoc_page.data, app->redoc_page.len, 0);
-        return;
+    }
     case MT_ROUTE_ASSET: {
         const mt_docs_asset_t *asset = mt_docs_asset_find(params[0].base, params[0].len);
         if (asset == NULL) {
