@@ -1,8 +1,9 @@
 /*
  * The files the docs pages load (Swagger UI's and ReDoc's scripts, style
  * sheet and icon), compiled into the binary so the pages work with no
- * network. The versions are pinned in src/assets/package.json; the build
- * fetches them with npm and src/tools/embed.c writes the table.
+ * network, and third-party-notices.txt, the licenses that ship with them.
+ * The versions are pinned in src/assets/package.json; the build fetches them
+ * with npm and src/tools/embed.c writes the table.
  */
 #ifndef MT_DOCS_ASSETS_H
 #define MT_DOCS_ASSETS_H

@@ -28,6 +28,7 @@ static const struct {
     {".js", "text/javascript; charset=utf-8"},
     {".css", "text/css; charset=utf-8"},
     {".png", "image/png"},
+    {".txt", "text/plain; charset=utf-8"},
 };
 
 static const char *content_type_of(const char *name, size_t len)

@@ -1,5 +1,9 @@
-/* Unit tests for src/docs_assets.c: the four embedded docs files, by exact name only. */
+/*
+ * Unit tests for src/docs_assets.c: the four embedded docs files and the
+ * third-party notices that ship with them, by exact name only.
+ */
 #define _GNU_SOURCE /* memmem */
+#include <stdio.h>
 #include <string.h>
 #include "docs_assets.h"
 #include "tap.h"
@@ -46,11 +50,64 @@ static void test_assets(void)
     ok(contains(find("redoc.standalone.js"), "spec-url"), "ReDoc reads the spec-url attribute docs.c sets");
 }
 
+/*
+ * third-party-notices.txt, written by src/assets/fetch: the licenses the
+ * embedded files' packages require to travel with them.
+ */
+static void test_notices(void)
+{
+    const mt_docs_asset_t *notices = find("third-party-notices.txt");
+    ok(notices != NULL, "third-party-notices.txt is embedded");
+    ok(notices != NULL && strcmp(notices->content_type, "text/plain; charset=utf-8") == 0,
+       "the notices are served as text/plain; charset=utf-8");
+    ok(notices != NULL && memchr(notices->data, '\0', notices->len) == NULL, "the notices are text");
+    static const struct {
+        const char *text, *why;
+    } want[] = {
+        {"swagger-ui-dist/LICENSE\n", "a header naming swagger-ui-dist's LICENSE"},
+        {"Apache License\n                           Version 2.0, January 2004", "swagger-ui-dist's Apache-2.0 text"},
+        {"swagger-ui-dist/NOTICE\n", "a header naming swagger-ui-dist's NOTICE"},
+        {"\nswagger-ui\nCopyright ", "the NOTICE's text (Apache-2.0 4(d))"},
+        {"SmartBear Software", "the NOTICE's copyright holder"},
+        {"swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt\n", "the bundle's third-party licenses"},
+        {"redoc/LICENSE\n", "a header naming redoc's LICENSE"},
+        {"The MIT License", "redoc's license"},
+        {"Copyright (c) 2015-present, Rebilly, Inc.", "redoc's copyright notice"},
+        {"Permission is hereby granted, free of charge", "the MIT permission notice"},
+        {"redoc/bundles/redoc.standalone.js.LICENSE.txt\n", "ReDoc's bundle's third-party licenses"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ok(contains(notices, want[i].text), "the notices contain %s", want[i].why);
+
+    /* every license file a bundle's comment points at, whatever it is called
+     * (ReDoc's inlined worker has one with a hash in its name) */
+    static const char *bundles[] = {"swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"};
+    static const char pointer[] = "For license information please see ";
+    int pointers = 0;
+    for (size_t i = 0; i < sizeof(bundles) / sizeof(bundles[0]); i++) {
+        const mt_docs_asset_t *bundle = find(bundles[i]);
+        const char *at = bundle ? (const char *)bundle->data : NULL, *end = at ? at + bundle->len : NULL;
+        while (at != NULL && (at = memmem(at, end - at, pointer, sizeof(pointer) - 1)) != NULL) {
+            at += sizeof(pointer) - 1;
+            size_t n = strspn(at, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+            char header[256];
+            snprintf(header, sizeof(header), "/%.*s\n====", (int)n, at);
+            ok(n > 0 && contains(notices, header), "%s's pointer to %.*s leads to a section of the notices", bundles[i],
+               (int)n, at);
+            pointers++;
+        }
+    }
+    ok(pointers >= 3, "the bundles point at %d license files (at least 3: Swagger UI's, ReDoc's, its worker's)",
+       pointers);
+}
+
 static void test_unknown_names(void)
 {
     static const char *unknown[] = {"", "swagger-ui", "swagger-ui.css.map", "swagger-ui-bundle.js.map", "wagger-ui.css",
                                     "Swagger-UI.css", "redoc.standalone.js/", "/redoc.standalone.js", "index.html",
-                                    "package.json", "LICENSE", "../favicon-32x32.png"};
+                                    "package.json", "LICENSE", "NOTICE", "third-party-notices",
+                                    "third-party-notices.txt.tmp", "swagger-ui-bundle.js.LICENSE.txt",
+                                    "../favicon-32x32.png"};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
         ok(find(unknown[i]) == NULL, "'%s' is not an asset", unknown[i]);
     ok(mt_docs_asset_find("swagger-ui.css", 10) == NULL, "a prefix given by length is not an asset");
@@ -60,6 +117,7 @@ static void test_unknown_names(void)
 int main(void)
 {
     test_assets();
+    test_notices();
     test_unknown_names();
     return tap_done();
 }
