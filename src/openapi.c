@@ -115,6 +115,7 @@ static void key_json(writer_t *w, const char *name, const char *json)
 /* --- schemas -------------------------------------------------------------- */
 
 static void schema(writer_t *w, const mt_type_t *type, const char *description, int depth);
+static void keys_maybe_null(writer_t *w, const mt_type_t *type, int nullable, int depth);
 static void nullable_schema(writer_t *w, const mt_type_t *type, int nullable, const char *description, int depth);
 
 /* A component's name: the class name with anything OpenAPI does not allow in one made '_'. */
@@ -248,27 +249,21 @@ static void type_keys(writer_t *w, const mt_type_t *type, int depth)
         w->error = "a type nests more than 128 levels deep (an alias that contains itself?)";
         return;
     }
+    static const char *const scalar_types[] = {
+        [MT_TYPE_NIL] = "null",       [MT_TYPE_STRING] = "string",   [MT_TYPE_NUMBER] = "number",
+        [MT_TYPE_INTEGER] = "integer", [MT_TYPE_BOOLEAN] = "boolean", [MT_TYPE_TABLE] = "object",
+    };
     switch (type->kind) {
     case MT_TYPE_ANY:
     case MT_TYPE_REQUEST:
         break;
     case MT_TYPE_NIL:
-        key_string(w, "type", "null");
-        break;
     case MT_TYPE_STRING:
-        key_string(w, "type", "string");
-        break;
     case MT_TYPE_NUMBER:
-        key_string(w, "type", "number");
-        break;
     case MT_TYPE_INTEGER:
-        key_string(w, "type", "integer");
-        break;
     case MT_TYPE_BOOLEAN:
-        key_string(w, "type", "boolean");
-        break;
     case MT_TYPE_TABLE:
-        key_string(w, "type", "object");
+        key_string(w, "type", scalar_types[type->kind]);
         break;
     case MT_TYPE_ARRAY:
         key_string(w, "type", "array");
@@ -314,28 +309,31 @@ static void type_keys(writer_t *w, const mt_type_t *type, int depth)
         break;
     }
     case MT_TYPE_NAME: {
-        const mt_type_t *target = type->u.ref.target;
-        if (target == NULL)
-            break;
-        if (target->nullable && !(target->kind == MT_TYPE_NIL || target->kind == MT_TYPE_ANY)) {
-            /* an alias of an optional type */
-            key(w, "anyOf");
-            begin(w, '[');
-            begin(w, '{');
-            type_keys(w, target, depth + 1);
-            constraint_keys(w, target->constraints);
-            end(w, '}');
-            begin(w, '{');
-            key_string(w, "type", "null");
-            end(w, '}');
-            end(w, ']');
-        } else {
-            type_keys(w, target, depth + 1);
-            constraint_keys(w, target->constraints);
-        }
+        if (type->u.ref.target != NULL) /* an alias, written out; it may be of an optional type */
+            keys_maybe_null(w, type->u.ref.target, 0, depth + 1);
         break;
     }
     }
+}
+
+/* A type's keys and constraints; when it may also be null: anyOf [those, {"type": "null"}]. */
+static void keys_maybe_null(writer_t *w, const mt_type_t *type, int nullable, int depth)
+{
+    if (!(nullable || type->nullable) || type->kind == MT_TYPE_NIL || type->kind == MT_TYPE_ANY) {
+        type_keys(w, type, depth);
+        constraint_keys(w, type->constraints);
+        return;
+    }
+    key(w, "anyOf");
+    begin(w, '[');
+    begin(w, '{');
+    type_keys(w, type, depth);
+    constraint_keys(w, type->constraints);
+    end(w, '}');
+    begin(w, '{');
+    key_string(w, "type", "null");
+    end(w, '}');
+    end(w, ']');
 }
 
 /* One schema object: what the value is, its constraints, then what documents it. */
@@ -348,23 +346,8 @@ static void schema(writer_t *w, const mt_type_t *type, const char *description, 
 static void nullable_schema(writer_t *w, const mt_type_t *type, int nullable, const char *description, int depth)
 {
     begin(w, '{');
-    if (type != NULL) {
-        if ((nullable || type->nullable) && type->kind != MT_TYPE_NIL && type->kind != MT_TYPE_ANY) {
-            key(w, "anyOf");
-            begin(w, '[');
-            begin(w, '{');
-            type_keys(w, type, depth);
-            constraint_keys(w, type->constraints);
-            end(w, '}');
-            begin(w, '{');
-            key_string(w, "type", "null");
-            end(w, '}');
-            end(w, ']');
-        } else {
-            type_keys(w, type, depth);
-            constraint_keys(w, type->constraints);
-        }
-    }
+    if (type != NULL)
+        keys_maybe_null(w, type, nullable, depth);
     if (description != NULL && description[0] != '\0')
         key_string(w, "description", description);
     const mt_constraints_t *c = type != NULL ? type->constraints : NULL;
