@@ -431,7 +431,7 @@ static void request_body(writer_t *w, const mt_binding_arg_t *arg)
     key(w, "application/json");
     begin(w, '{');
     key(w, "schema");
-    schema(w, arg->type, NULL, 0);
+    nullable_schema(w, arg->type, arg->optional, NULL, 0); /* an optional body may be null */
     end(w, '}');
     end(w, '}');
     end(w, '}');

@@ -56,6 +56,11 @@ itself leaves it open:
     numbers that overflow a double where a type checks them, and an empty
     body (not a JSON value).
 
+The same instances also check the app's own OpenAPI document (SPEC §6): the
+requestBody schema of each route, with the document's components, given to
+ajv, must accept exactly the bodies moontide accepts, so what the docs say is
+what the server enforces.
+
 What contradicts SPEC stays in, and this test fails on it: the report lists
 each mismatch's annotations, schema, body, both verdicts and moontide's
 answer, and counts them by likely cause. KNOWN names the causes found so far
@@ -1090,6 +1095,7 @@ class Differential(unittest.TestCase):
             f.write(app_text)
         cls.results = []
         with Server(app) as server:
+            cls.openapi = json.loads(server.request("GET", "/openapi.json")[2])
             conn = None
             for case in cls.cases:
                 for attempt in range(2):
@@ -1148,6 +1154,33 @@ class Differential(unittest.TestCase):
             self.assertGreater(by_kind[kind][True], 3, f"{kind}: no valid variant")
             self.assertGreater(by_kind[kind][False], 3, f"{kind}: no invalid variant")
         self.assertGreater(by_kind["valid"][True], by_kind["valid"][False] * 3, "valid instances that are not")
+
+    def test_the_openapi_document_says_what_moontide_enforces(self):
+        """ajv on each route's documented requestBody schema agrees with moontide's answers."""
+        components = self.openapi.get("components", {}).get("schemas", {})
+
+        def to_defs(node):  # the document's $refs, pointed at $defs of a standalone schema
+            if isinstance(node, dict):
+                return {k: (v.replace("#/components/schemas/", "#/$defs/") if k == "$ref" else to_defs(v))
+                        for k, v in node.items()}
+            if isinstance(node, list):
+                return [to_defs(v) for v in node]
+            return node
+        defs = to_defs(components)
+        schemas = []
+        for i in sorted(self.annotations):
+            body = self.openapi["paths"][f"/c{i}"]["post"]["requestBody"]
+            schema = to_defs(body["content"]["application/json"]["schema"])
+            schemas.append({**schema, "$defs": defs})
+        verdicts = ajv_verdicts(schemas, [[c.schema_index, c.body] for c in self.cases])
+        mismatches = [(case, verdict, status) for case, verdict, (status, _) in zip(self.cases, verdicts, self.results)
+                      if status != (200 if verdict["valid"] else 422)]
+        report = [f"--- POST /c{case.route} [{case.label}]\n"
+                  f"{self.gen.annotation_of(self.bodies[case.route], self.annotations[case.route])}\n"
+                  f"documented: {json.dumps(schemas[case.schema_index]['$ref'] if '$ref' in schemas[case.schema_index] else {k: v for k, v in schemas[case.schema_index].items() if k != '$defs'})[:600]}\n"
+                  f"body: {case.body!r}\najv on the document: {verdict}\nmoontide: {status}"
+                  for case, verdict, status in mismatches[:20]]
+        self.assertFalse(mismatches, f"{len(mismatches)} of {len(self.cases)} differ:\n" + "\n".join(report))
 
     def test_moontide_agrees_with_ajv(self):
         mismatches = []
