@@ -582,6 +582,22 @@ static void operation(writer_t *w, const mt_route_t *route, const char *id)
         parameters(w, route->binding);
         if (route->binding->body_arg >= 0)
             request_body(w, route->binding->args + route->binding->body_arg);
+    } else if (route->num_params != 0) {
+        /* a handler reading req.params: its path parameters are strings, as the template names them */
+        key(w, "parameters");
+        begin(w, '[');
+        for (size_t i = 0; i != route->num_params; i++) {
+            begin(w, '{');
+            key_string(w, "name", route->param_names[i]);
+            key_string(w, "in", "path");
+            key_true(w, "required");
+            key(w, "schema");
+            begin(w, '{');
+            key_string(w, "type", "string");
+            end(w, '}');
+            end(w, '}');
+        }
+        end(w, ']');
     }
     responses(w, route);
     end(w, '}');

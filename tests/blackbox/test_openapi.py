@@ -40,14 +40,14 @@ class Document(ServerTestCase):
         self.assertEqual(self.doc["tags"], [{"name": "pets", "description": "Everything about pets"}])
 
     def test_paths_in_declaration_order_without_hidden_or_docs_routes(self):
-        self.assertEqual(list(self.doc["paths"]), ["/pets", "/pets/{id}", "/plain", "/a-b", "/a_b"])
+        self.assertEqual(list(self.doc["paths"]), ["/pets", "/pets/{id}", "/plain", "/raw/{slug}", "/a-b", "/a_b"])
         self.assertEqual(list(self.doc["paths"]["/pets"]), ["get", "post"])
         self.assertEqual(list(self.doc["paths"]["/pets/{id}"]), ["get", "delete"])
 
     def test_operation_ids_are_unique_and_stable(self):
         ids = [op["operationId"] for path in self.doc["paths"].values() for op in path.values()]
-        self.assertEqual(ids, ["get_pets", "post_pets", "get_pets_id", "delete_pets_id", "get_plain", "get_a_b",
-                               "get_a_b_2"])
+        self.assertEqual(ids, ["get_pets", "post_pets", "get_pets_id", "delete_pets_id", "get_plain", "get_raw_slug",
+                               "get_a_b", "get_a_b_2"])
 
     def test_parameters_from_every_place(self):
         op = self.doc["paths"]["/pets"]["get"]
@@ -93,6 +93,10 @@ class Document(ServerTestCase):
         op = self.doc["paths"]["/plain"]["get"]
         self.assertEqual(op, {"summary": "GET /plain", "operationId": "get_plain",
                               "responses": {"200": json_response({})}})
+
+    def test_path_parameters_of_a_handler_without_annotations_are_strings(self):
+        self.assertEqual(self.doc["paths"]["/raw/{slug}"]["get"]["parameters"], [
+            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}])
 
     def test_classes_are_components_with_inheritance_resolved(self):
         schemas = self.doc["components"]["schemas"]

@@ -59,6 +59,9 @@ app:delete("/pets/{id}", function(id, code) return moontide.response { status = 
 -- No annotations: a handler taking the request object.
 app:get("/plain", function(req) return { ok = true } end)
 
+-- No annotations, a path parameter: documented as a string.
+app:get("/raw/{slug}", function(req) return { slug = req.params.slug } end)
+
 app:get("/hidden", { include_in_schema = false }, function(req) return { ok = true } end)
 
 -- Two paths whose operation ids would be the same.
