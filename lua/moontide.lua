@@ -9,6 +9,7 @@ local M = {
   null = core.null,
   array = core.array,
   raise = core.raise,
+  sleep = core.sleep,
   response = core.response,
   json = { encode = core.json_encode, decode = core.json_decode },
 }

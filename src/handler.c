@@ -22,9 +22,27 @@ uint64_t mt_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static mt_call_t *current_call; /* the call whose coroutine is running, while it runs */
+
+mt_call_t *mt_call_current(lua_State *L)
+{
+    return current_call != NULL && current_call->co == L ? current_call : NULL;
+}
+
+/* Stops whatever the call waits for; it will not be resumed. */
+static void stop_waiting(mt_call_t *call)
+{
+    if (call->cancel != NULL) {
+        call->cancel(call);
+        call->cancel = NULL;
+    }
+    mt_timer_stop(&call->deadline);
+}
+
 static void on_call_dispose(void *p)
 {
     mt_call_t *call = p;
+    stop_waiting(call); /* the client went away while the handler waited */
     if (call->app != NULL)
         mt_request_release(call);
 }
@@ -79,6 +97,52 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
     }
 }
 
+/* A handler still waiting at its deadline: what it waits for is stopped, the client gets 504. */
+static void on_deadline(mt_timer_t *timer)
+{
+    mt_call_t *call = H2O_STRUCT_FROM_MEMBER(mt_call_t, deadline, timer);
+    stop_waiting(call);
+    call->answered = 1;
+    call->co_finished = 0; /* suspended mid-way: never reused */
+    mt_log_warn("handler for %s %s (%s) was still waiting after --timeout %.3g s: 504",
+                mt_method_name(call->route->method), call->route->pattern, call->route->where,
+                (double)call->handler->timeout_ms / 1000);
+    mt_response_send_detail(call->req, 504, "Gateway Timeout");
+}
+
+/* Runs the call's coroutine until it returns, fails, or waits (it set call->cancel and yielded). */
+static void resume_call(mt_call_t *call, int nargs)
+{
+    mt_handler_t *self = call->handler;
+    if (self->busy != NULL) {
+        self->busy->route = (int32_t)call->route->index;
+        self->busy->since_ms = mt_now_ms();
+    }
+    current_call = call;
+    int status = lua_resume(call->co, nargs);
+    current_call = NULL;
+    if (self->busy != NULL)
+        self->busy->since_ms = 0;
+    if (status == LUA_YIELD && call->cancel != NULL) {
+        if (!mt_timer_is_armed(&call->deadline) && self->timeout_ms != 0) {
+            uint64_t spent = mt_now_ms() - call->started_ms;
+            mt_timer_start(&call->deadline, spent < self->timeout_ms ? self->timeout_ms - spent : 0, on_deadline);
+        }
+        return;
+    }
+    mt_timer_stop(&call->deadline);
+    call->answered = 1;
+    call->co_finished = status == 0;
+    finish_call(self, call, status);
+}
+
+void mt_call_resume(mt_call_t *call, int nargs)
+{
+    call->cancel = NULL;
+    if (!call->answered)
+        resume_call(call, nargs);
+}
+
 static void run_call(mt_handler_t *self, mt_call_t *call)
 {
     mt_app_t *app = self->app;
@@ -99,18 +163,11 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
     } else if ((nargs = mt_arguments_push(call, call->co, &self->scratch)) < 0) {
         /* invalid input answers 422 before the handler runs; the unused coroutine stays reusable */
         call->co_finished = 1;
+        call->answered = 1;
         mt_response_send(call->req, 422, "application/json", self->scratch.data, self->scratch.len);
         return;
     }
-    if (self->busy != NULL) {
-        self->busy->route = (int32_t)call->route->index;
-        self->busy->since_ms = mt_now_ms();
-    }
-    int status = lua_resume(call->co, nargs);
-    if (self->busy != NULL)
-        self->busy->since_ms = 0;
-    call->co_finished = status == 0;
-    finish_call(self, call, status);
+    resume_call(call, nargs);
 }
 
 static int on_req(h2o_handler_t *super, h2o_req_t *req)
@@ -144,7 +201,7 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     mt_call_t *call = h2o_mem_alloc_shared(&req->pool, sizeof(*call), on_call_dispose);
     *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
                         .num_params = match.num_params, .co_ref = LUA_NOREF, .req_ref = LUA_NOREF,
-                        .cache_ref = LUA_NOREF};
+                        .cache_ref = LUA_NOREF, .started_ms = mt_now_ms()};
     if (match.num_params != 0) {
         call->params = h2o_mem_alloc_pool(&req->pool, sizeof(mt_slice_t) * match.num_params);
         memcpy(call->params, match.params, sizeof(mt_slice_t) * match.num_params);
@@ -153,12 +210,13 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     return 0;
 }
 
-mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy)
+mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy, uint64_t timeout_ms)
 {
     mt_handler_t *self = (mt_handler_t *)h2o_create_handler(pathconf, sizeof(*self));
     self->super.on_req = on_req;
     self->app = app;
     self->busy = busy;
+    self->timeout_ms = timeout_ms;
     self->scratch = (mt_buf_t){0};
     return self;
 }

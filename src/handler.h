@@ -25,9 +25,20 @@ typedef struct st_mt_handler_t {
     mt_app_t *app;
     mt_buf_t scratch; /* response bodies are encoded here, reused across requests */
     mt_busy_t *busy;  /* NULL when no master watches */
+    uint64_t timeout_ms; /* --timeout: a handler still waiting then gets 504 (0: none) */
 } mt_handler_t;
 
-mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy);
+mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy, uint64_t timeout_ms);
+
+/*
+ * Suspending a handler (moontide.sleep, ...): a C function called by the
+ * handler finds its call with mt_call_current(L) (NULL outside a handler's
+ * own coroutine), arranges to be woken, sets call->cancel and returns
+ * lua_yield(L, 0). When what it waited for is there it pushes the results
+ * onto call->co and calls mt_call_resume(call, nresults).
+ */
+mt_call_t *mt_call_current(lua_State *L);
+void mt_call_resume(mt_call_t *call, int nargs);
 
 uint64_t mt_now_ms(void);
 

@@ -5,6 +5,7 @@
  * a handler's outcome into HTTP can recognise them without calling Lua.
  */
 #include <lauxlib.h>
+#include "async.h"
 #include "json.h"
 #include "lua_api.h"
 
@@ -146,6 +147,7 @@ static int luaopen_moontide_core(lua_State *L)
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, MT_VERSION);
     lua_setfield(L, -2, "version");
+    mt_async_register(L);
     return 1;
 }
 

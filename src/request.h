@@ -10,6 +10,7 @@
 #include <h2o.h>
 #include <lua.h>
 #include "app.h"
+#include "timers.h"
 
 struct st_mt_handler_t;
 
@@ -26,6 +27,12 @@ typedef struct st_mt_call_t {
     int req_ref;
     int cache_ref;          /* table of request fields already built */
     struct st_mt_request_ud_t *ud;
+    /* while the handler waits (moontide.sleep, ...): how to stop what it waits for, NULL when it runs */
+    void (*cancel)(struct st_mt_call_t *call);
+    mt_timer_t wait_timer; /* moontide.sleep */
+    mt_timer_t deadline;   /* --timeout for a handler that waits, until its response starts */
+    int answered;          /* the response is out (or a 504 replaced it): the coroutine never runs again */
+    uint64_t started_ms;
 } mt_call_t;
 
 /* Creates the request object's metatable; called once per Lua state. */

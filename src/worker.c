@@ -6,10 +6,13 @@
  * wind connections down, and waits for in-flight responses up to the grace
  * period.
  */
+#include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include "access_log.h"
 #include "json.h"
 #include "log.h"
+#include "timers.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -54,12 +57,16 @@ int mt_worker_run(const mt_worker_config_t *config)
     globalconf.max_request_entity_size = opts->max_body;
     h2o_hostconf_t *hostconf = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
-    mt_handler_register(pathconf, config->app, config->busy);
+    mt_handler_register(pathconf, config->app, config->busy, (uint64_t)(opts->timeout * 1000));
     if (config->access_log_fd >= 0)
         mt_access_log_register(pathconf, config->access_log_fd);
 
     h2o_evloop_t *loop = h2o_evloop_create();
     h2o_context_init(&ctx, loop, &globalconf);
+    if (mt_timers_init(loop) != 0) {
+        mt_log_error("cannot create the worker's timer: %s", strerror(errno));
+        return 1;
+    }
     accept_ctx = (h2o_accept_ctx_t){.ctx = &ctx, .hosts = globalconf.hosts, .ssl_ctx = config->ssl_ctx};
     h2o_socket_t *listener = h2o_evloop_socket_create(loop, config->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     h2o_socket_read_start(listener, on_accept);

@@ -230,6 +230,12 @@ function moontide.app(opts) end
 ---@return any
 function moontide.raise(status, detail, headers) end
 
+---Suspends the calling handler for `seconds` (fractions allowed, 0 yields
+---once); the worker serves other requests meanwhile. Only from a handler's
+---own coroutine, not while the app loads.
+---@param seconds number
+function moontide.sleep(seconds) end
+
 ---A raw response: `return moontide.response{ status = 204 }`.
 ---@param fields moontide.ResponseFields
 ---@return moontide.Response
