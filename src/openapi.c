@@ -404,8 +404,11 @@ static void parameters(writer_t *w, const mt_binding_t *binding)
         const char *description = arg->doc != NULL ? arg->doc->description : NULL;
         if (description != NULL && description[0] != '\0')
             key_string(w, "description", description);
-        if (arg->type->constraints != NULL && arg->type->constraints->deprecated)
+        const mt_constraints_t *c = arg->type->constraints;
+        if (c != NULL && c->deprecated)
             key_true(w, "deprecated");
+        if (c != NULL && c->example_json != NULL) /* Swagger UI fills Try it out from the parameter's example */
+            key_json(w, "example", c->example_json);
         key(w, "schema");
         schema(w, arg->type, NULL, 0);
         end(w, '}');

@@ -55,8 +55,8 @@ class Document(ServerTestCase):
         self.assertEqual(op["summary"], "List pets.")
         self.assertEqual(op["description"], "Filters with **markdown**.")
         self.assertEqual(op["parameters"], [
-            {"name": "limit", "in": "query", "required": False, "description": "How many.",
-             "schema": {"type": "integer", "maximum": 100, "default": 10}},
+            {"name": "limit", "in": "query", "required": False, "description": "How many.", "example": 20,
+             "schema": {"type": "integer", "maximum": 100, "default": 10, "examples": [20]}},
             {"name": "kind", "in": "query", "required": False, "schema": {"type": "string", "enum": ["cat", "dog"]}},
             {"name": "X-Trace", "in": "header", "required": False, "schema": {"type": "string"}},
             {"name": "session", "in": "cookie", "required": False, "schema": {"type": "string"}},

@@ -30,7 +30,7 @@ local app = moontide.app {
 ---List pets.
 ---Filters with **markdown**.
 ---@tag pets
----@param limit? integer {maximum=100, default=10} How many.
+---@param limit? integer {maximum=100, default=10, example=20} How many.
 ---@param kind? Kind
 ---@param x_trace? string {in="header", alias="X-Trace"}
 ---@param session? string {in="cookie"}
