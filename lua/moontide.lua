@@ -10,6 +10,8 @@ local M = {
   array = core.array,
   raise = core.raise,
   sleep = core.sleep,
+  stream = core.stream,
+  sse = core.sse,
   response = core.response,
   json = { encode = core.json_encode, decode = core.json_decode },
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "lua_api.h"
 #include "response.h"
+#include "stream.h"
 
 uint64_t mt_now_ms(void)
 {
@@ -43,6 +44,7 @@ static void on_call_dispose(void *p)
 {
     mt_call_t *call = p;
     stop_waiting(call); /* the client went away while the handler waited */
+    mt_stream_dispose(call);
     if (call->app != NULL)
         mt_request_release(call);
 }
@@ -66,6 +68,8 @@ static void fail_with_traceback(mt_call_t *call, lua_State *co)
     send_internal_error(call);
 }
 
+static void resume_call(mt_call_t *call, int nargs);
+
 /* Sends the outcome of a coroutine that finished (status 0) or failed. */
 static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
 {
@@ -74,6 +78,20 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
     mt_route_t *route = call->route;
     switch (status) {
     case 0:
+        if (lua_gettop(co) >= 1 && mt_lua_has_mt(co, 1, MT_STREAM_MT)) {
+            /* the response starts now; the stream's producer then runs in this coroutine */
+            int nargs = mt_stream_start(call, co, 1, err, sizeof(err));
+            if (nargs < 0) {
+                mt_log_error("handler for %s %s (%s) returned a bad stream: %s", mt_method_name(route->method),
+                             route->pattern, route->where, err);
+                send_internal_error(call);
+                break;
+            }
+            call->answered = 0;
+            call->co_finished = 0;
+            resume_call(call, nargs);
+            break;
+        }
         if (mt_response_send_results(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
             mt_log_error("handler for %s %s (%s) returned a bad response: %s", mt_method_name(route->method),
                          route->pattern, route->where, err);
@@ -124,7 +142,8 @@ static void resume_call(mt_call_t *call, int nargs)
     if (self->busy != NULL)
         self->busy->since_ms = 0;
     if (status == LUA_YIELD && call->cancel != NULL) {
-        if (!mt_timer_is_armed(&call->deadline) && self->timeout_ms != 0) {
+        /* the deadline covers the handler until its response starts; a stream may then run as long as it likes */
+        if (call->stream == NULL && !mt_timer_is_armed(&call->deadline) && self->timeout_ms != 0) {
             uint64_t spent = mt_now_ms() - call->started_ms;
             mt_timer_start(&call->deadline, spent < self->timeout_ms ? self->timeout_ms - spent : 0, on_deadline);
         }
@@ -133,7 +152,10 @@ static void resume_call(mt_call_t *call, int nargs)
     mt_timer_stop(&call->deadline);
     call->answered = 1;
     call->co_finished = status == 0;
-    finish_call(self, call, status);
+    if (call->stream != NULL)
+        mt_stream_finished(call, status);
+    else
+        finish_call(self, call, status);
 }
 
 void mt_call_resume(mt_call_t *call, int nargs)

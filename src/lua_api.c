@@ -8,6 +8,7 @@
 #include "async.h"
 #include "json.h"
 #include "lua_api.h"
+#include "stream.h"
 
 int mt_lua_has_mt(lua_State *L, int index, const char *registry_key)
 {
@@ -148,6 +149,7 @@ static int luaopen_moontide_core(lua_State *L)
     lua_pushliteral(L, MT_VERSION);
     lua_setfield(L, -2, "version");
     mt_async_register(L);
+    mt_stream_register(L);
     return 1;
 }
 

@@ -32,6 +32,7 @@ typedef struct st_mt_call_t {
     mt_timer_t wait_timer; /* moontide.sleep */
     mt_timer_t deadline;   /* --timeout for a handler that waits, until its response starts */
     int answered;          /* the response is out (or a 504 replaced it): the coroutine never runs again */
+    struct st_mt_stream_t *stream; /* the handler returned moontide.stream/sse: its producer runs in co */
     uint64_t started_ms;
 } mt_call_t;
 

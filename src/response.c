@@ -115,12 +115,8 @@ static int add_header_value(h2o_req_t *req, h2o_headers_t *out, lua_State *L, h2
     return 0;
 }
 
-/*
- * Reads the headers table at `index` into `out` (lower-case names). Sets
- * *has_content_type when the handler chose one.
- */
-static int collect_headers(h2o_req_t *req, lua_State *L, int index, h2o_headers_t *out, int *has_content_type, char *err,
-                           size_t errsize)
+int mt_response_collect_headers(h2o_req_t *req, lua_State *L, int index, h2o_headers_t *out, int *has_content_type,
+                                char *err, size_t errsize)
 {
     if (lua_isnoneornil(L, index))
         return 0;
@@ -187,7 +183,7 @@ static int send_lua(mt_call_t *call, lua_State *L, int body, int status, int hea
     size_t headers_before = req->res.headers.size; /* rolled back to on failure */
     int has_content_type = 0;
     const char *content_type = NULL, *json_err = NULL;
-    if (headers != 0 && collect_headers(req, L, headers, &req->res.headers, &has_content_type, err, errsize) != 0)
+    if (headers != 0 && mt_response_collect_headers(req, L, headers, &req->res.headers, &has_content_type, err, errsize) != 0)
         goto fail;
 
     scratch->len = 0;

@@ -22,6 +22,14 @@ void mt_response_send_detail(h2o_req_t *req, int status, const char *detail);
  * body[, status[, headers]], or one moontide.response{} table. Returns 0 when
  * sent, or -1 with a reason in err (nothing sent).
  */
+/*
+ * Reads the headers table at `index` of L into `out` (lower-case names,
+ * values checked for CR/LF/NUL, framing headers left to h2o). Sets
+ * *has_content_type when the table names one. Returns 0, or -1 with err set.
+ */
+int mt_response_collect_headers(h2o_req_t *req, lua_State *L, int index, h2o_headers_t *out, int *has_content_type,
+                                char *err, size_t errsize);
+
 int mt_response_send_results(mt_call_t *call, lua_State *co, int nresults, mt_buf_t *scratch, char *err, size_t errsize);
 
 /* Sends a raised moontide.raise error (the value at `index`). Same contract. */

@@ -236,6 +236,40 @@ function moontide.raise(status, detail, headers) end
 ---@param seconds number
 function moontide.sleep(seconds) end
 
+---Options of `moontide.stream` and `moontide.sse`.
+---@class moontide.StreamOpts
+---@field status? integer 200-599 (default 200).
+---@field headers? moontide.Headers
+---@field content_type? string Default "text/plain; charset=utf-8" (stream), "text/event-stream; charset=utf-8" (sse).
+---@field keepalive? number Seconds without a write before an SSE comment line goes out (sse default 15; 0: none).
+
+---What `moontide.stream`/`moontide.sse` return; a handler returns it.
+---@class moontide.Stream
+
+---One Server-Sent Event: `data` as a string (one `data:` line per line) or
+---any other value (written as JSON).
+---@class moontide.Event
+---@field data? any
+---@field event? string
+---@field id? string|number
+---@field retry? integer Milliseconds.
+---@field comment? string
+
+---A streamed response: `fn(send)` runs after the response starts;
+---`send(chunk)` puts the chunk on the wire at once and waits while the
+---client is slow; it returns false once the client has gone (stop then).
+---@param fn fun(send: fun(chunk: string): boolean)
+---@param opts? moontide.StreamOpts
+---@return moontide.Stream
+function moontide.stream(fn, opts) end
+
+---A Server-Sent Events response: `fn(emit, last_event_id)`; `emit(event)` or
+---`emit(data)` returns false once the client has gone.
+---@param fn fun(emit: fun(event: moontide.Event|string): boolean, last_event_id: string?)
+---@param opts? moontide.StreamOpts
+---@return moontide.Stream
+function moontide.sse(fn, opts) end
+
 ---A raw response: `return moontide.response{ status = 204 }`.
 ---@param fields moontide.ResponseFields
 ---@return moontide.Response

@@ -7,6 +7,7 @@ and returns the exit code.
 """
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -42,6 +43,9 @@ def run_cli(*args, timeout=10, text=True):
     """Runs moontide to completion; returns (exit code, stdout, stderr)."""
     proc = subprocess.run([BIN, *args], capture_output=True, text=text, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ")
 
 
 class Server:
@@ -123,11 +127,14 @@ class Server:
             self.proc.wait()
 
     def close(self):
-        """Stops the server, gracefully if it will."""
+        """Stops the server, gracefully if it will; fails on a sanitizer report (an ASan/UBSan build)."""
         try:
             self.stop(timeout=5)
         except AssertionError:
             pass
+        report = next((line for line in self.stderr().splitlines() if SANITIZER_REPORT.search(line)), None)
+        if report is not None:
+            raise AssertionError(f"sanitizer report from the server: {report}\n{self.stderr()[-4000:]}")
 
     def __enter__(self):
         return self

@@ -1,0 +1,428 @@
+/*
+ * One write is in flight per stream at a time (h2o's generator contract:
+ * h2o_send, then wait for proceed). What the producer sends meanwhile
+ * collects in `pending` and goes out in one write at the next proceed, so a
+ * fast producer makes few, full writes. Past HIGH_WATER bytes waiting, send
+ * suspends the producer until the client has taken the data (backpressure):
+ * a producer faster than its reader holds at most that much.
+ *
+ * The client going away (h2o calls stop) makes every later send return
+ * false; a producer suspended in send is woken with false at once, so it can
+ * clean up. A Lua error after the response started cannot become a 500: the
+ * stream is cut (HTTP/2 RST_STREAM, HTTP/1.1 closed without the last chunk)
+ * and the error logged.
+ */
+#include <lauxlib.h>
+#include <string.h>
+#include "handler.h"
+#include "json.h"
+#include "log.h"
+#include "response.h"
+#include "stream.h"
+
+#define HIGH_WATER (64 * 1024)
+
+/* What send/emit hold: it outlives the request when Lua keeps the function. */
+typedef struct st_stream_handle_t {
+    mt_stream_t *stream; /* NULL once the request is gone */
+} stream_handle_t;
+
+struct st_mt_stream_t {
+    h2o_generator_t generator;
+    mt_call_t *call;
+    stream_handle_t *handle;
+    mt_buf_t pending;  /* sent by the producer, not yet handed to h2o */
+    mt_buf_t in_flight; /* handed to h2o, until proceed */
+    int writing;  /* a write is in flight */
+    int in_send;  /* inside h2o_send: a proceed now only records itself */
+    int closed;   /* the client is gone */
+    int done;     /* the producer finished; its last data goes out with FINAL */
+    int failed;   /* ... by an error: the stream ends abruptly */
+    int waiting;  /* the producer waits in send for `pending` to drain */
+    int sse;
+    uint64_t keepalive_ms; /* SSE: a comment after this long without a write (0: none) */
+    uint64_t last_write_ms;
+    mt_timer_t keepalive;
+};
+
+static void after_write(mt_stream_t *s);
+
+/* Hands `pending` to h2o. After FINAL or ERROR the request may be gone: nothing touches s then. */
+static void flush(mt_stream_t *s)
+{
+    h2o_send_state_t state = !s->done ? H2O_SEND_STATE_IN_PROGRESS : s->failed ? H2O_SEND_STATE_ERROR
+                                                                                  : H2O_SEND_STATE_FINAL;
+    if (s->pending.len == 0 && state == H2O_SEND_STATE_IN_PROGRESS)
+        return;
+    mt_buf_t swap = s->in_flight;
+    s->in_flight = s->pending;
+    s->pending = swap;
+    s->pending.len = 0;
+    s->writing = 1;
+    s->last_write_ms = mt_now_ms();
+    h2o_iovec_t buf = h2o_iovec_init(s->in_flight.data, s->in_flight.len);
+    if (state != H2O_SEND_STATE_IN_PROGRESS) {
+        mt_timer_stop(&s->keepalive);
+        h2o_send(s->call->req, &buf, buf.len != 0, state);
+        return;
+    }
+    s->in_send = 1;
+    h2o_send(s->call->req, &buf, buf.len != 0, state);
+    s->in_send = 0;
+    if (!s->writing) /* h2o took it at once */
+        after_write(s);
+}
+
+/* The last write is done: send what collected meanwhile, or wake a producer waiting for room. */
+static void after_write(mt_stream_t *s)
+{
+    if (s->closed)
+        return;
+    if (s->pending.len != 0 || s->done) {
+        flush(s);
+        return; /* the producer waits until this write is done too */
+    }
+    if (s->waiting) {
+        s->waiting = 0;
+        lua_pushboolean(s->call->co, 1);
+        mt_call_resume(s->call, 1);
+    }
+}
+
+static void on_proceed(h2o_generator_t *generator, h2o_req_t *req)
+{
+    mt_stream_t *s = H2O_STRUCT_FROM_MEMBER(mt_stream_t, generator, generator);
+    (void)req;
+    s->writing = 0;
+    if (!s->in_send)
+        after_write(s);
+}
+
+/*
+ * The client is gone, and the request with it once this returns: the
+ * producer runs now until it finishes or waits again, so that it can see
+ * send return false and clean up. A send it waits in returns false; any
+ * other wait (moontide.sleep) ends at once.
+ */
+static void on_stop(h2o_generator_t *generator, h2o_req_t *req)
+{
+    mt_stream_t *s = H2O_STRUCT_FROM_MEMBER(mt_stream_t, generator, generator);
+    mt_call_t *call = s->call;
+    (void)req;
+    s->closed = 1;
+    mt_timer_stop(&s->keepalive);
+    if (call->cancel == NULL)
+        return; /* running (stop from inside send), or finished */
+    int waited_in_send = s->waiting;
+    call->cancel(call);
+    if (waited_in_send)
+        lua_pushboolean(call->co, 0);
+    mt_call_resume(call, waited_in_send);
+}
+
+static void cancel_send_wait(mt_call_t *call)
+{
+    call->stream->waiting = 0;
+}
+
+static void on_keepalive(mt_timer_t *timer)
+{
+    mt_stream_t *s = H2O_STRUCT_FROM_MEMBER(mt_stream_t, keepalive, timer);
+    uint64_t idle = mt_now_ms() - s->last_write_ms;
+    if (idle >= s->keepalive_ms && !s->writing && s->pending.len == 0) {
+        /* a comment line: clients ignore it, and a write is how HTTP/1 finds out the client left */
+        mt_buf_append(&s->pending, ":\n\n", 3);
+        flush(s);
+        idle = 0;
+    }
+    if (!s->closed && !s->done)
+        mt_timer_start(&s->keepalive, idle < s->keepalive_ms ? s->keepalive_ms - idle : s->keepalive_ms, on_keepalive);
+}
+
+static mt_stream_t *check_stream(lua_State *L)
+{
+    stream_handle_t *handle = lua_touserdata(L, lua_upvalueindex(1));
+    return handle->stream;
+}
+
+/*
+ * The tail of send and emit: `pending` holds the new data. Returns true at
+ * once while the buffer has room, else suspends the producer until it has.
+ */
+static int queued(lua_State *L, mt_stream_t *s)
+{
+    if (!s->writing)
+        flush(s);
+    if (s->pending.len < HIGH_WATER) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    mt_call_t *call = mt_call_current(L);
+    if (call == NULL || call != s->call) { /* not the producer: no waiting, the data is queued */
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    s->waiting = 1;
+    call->cancel = cancel_send_wait;
+    return lua_yield(L, 0);
+}
+
+/* send(chunk) -> true, or false once the client is gone */
+static int stream_send(lua_State *L)
+{
+    size_t len;
+    const char *chunk = luaL_checklstring(L, 1, &len);
+    mt_stream_t *s = check_stream(L);
+    if (s == NULL || s->closed || s->done) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (mt_buf_append(&s->pending, chunk, len) != 0)
+        return luaL_error(L, "send: out of memory");
+    return queued(L, s);
+}
+
+/* Appends one SSE field whose value must be a single line. */
+static void sse_line_field(lua_State *L, mt_buf_t *out, const char *name, int index)
+{
+    size_t len;
+    const char *value = lua_tolstring(L, index, &len);
+    if (value == NULL)
+        luaL_error(L, "emit: %s must be a string or a number, got %s", name, luaL_typename(L, index));
+    if (strpbrk(value, "\r\n") != NULL || strlen(value) != len)
+        luaL_error(L, "emit: %s cannot hold CR, LF or NUL", name);
+    mt_buf_append(out, name, strlen(name));
+    mt_buf_append(out, ": ", 2);
+    mt_buf_append(out, value, len);
+    mt_buf_append(out, "\n", 1);
+}
+
+/* Appends `text` as one `prefix` line per line of it (CRLF, CR and LF all end a line). */
+static void sse_lines(mt_buf_t *out, const char *prefix, const char *text, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && text[i] != '\r' && text[i] != '\n')
+            continue;
+        mt_buf_append(out, prefix, strlen(prefix));
+        mt_buf_append(out, text + start, i - start);
+        mt_buf_append(out, "\n", 1);
+        if (i + 1 < len && text[i] == '\r' && text[i + 1] == '\n')
+            i++;
+        start = i + 1;
+    }
+}
+
+/* emit{event=, data=, id=, retry=, comment=} or emit(data) -> true, or false once the client is gone */
+static int stream_emit(lua_State *L)
+{
+    mt_stream_t *s = check_stream(L);
+    if (s == NULL || s->closed || s->done) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    mt_buf_t event = {0};
+    if (lua_type(L, 1) != LUA_TTABLE) {
+        lua_settop(L, 1);
+        lua_createtable(L, 0, 1);
+        lua_pushvalue(L, 1);
+        lua_setfield(L, -2, "data");
+        lua_replace(L, 1);
+    }
+    lua_settop(L, 1);
+    lua_getfield(L, 1, "comment"); /* 2 */
+    lua_getfield(L, 1, "event");   /* 3 */
+    lua_getfield(L, 1, "id");      /* 4 */
+    lua_getfield(L, 1, "retry");   /* 5 */
+    lua_getfield(L, 1, "data");    /* 6 */
+    if (!lua_isnil(L, 2)) {
+        size_t len;
+        const char *comment = luaL_checklstring(L, 2, &len);
+        sse_lines(&event, ": ", comment, len);
+    }
+    if (!lua_isnil(L, 3))
+        sse_line_field(L, &event, "event", 3);
+    if (!lua_isnil(L, 4))
+        sse_line_field(L, &event, "id", 4);
+    if (!lua_isnil(L, 5)) {
+        if (lua_type(L, 5) != LUA_TNUMBER || lua_tonumber(L, 5) < 0 || lua_tonumber(L, 5) != (lua_Integer)lua_tonumber(L, 5))
+            return mt_buf_free(&event), luaL_error(L, "emit: retry must be a whole number of milliseconds");
+        sse_line_field(L, &event, "retry", 5);
+    }
+    if (lua_type(L, 6) == LUA_TSTRING) {
+        size_t len;
+        const char *data = lua_tolstring(L, 6, &len);
+        sse_lines(&event, "data: ", data, len);
+    } else if (!lua_isnil(L, 6)) { /* a table, number or boolean: JSON, which is one line */
+        mt_buf_t json = {0};
+        const char *err;
+        if (mt_json_encode(L, 6, &json, &err) != 0) {
+            mt_buf_free(&json);
+            mt_buf_free(&event);
+            return luaL_error(L, "emit: data cannot be encoded as JSON: %s", err);
+        }
+        sse_lines(&event, "data: ", json.data, json.len);
+        mt_buf_free(&json);
+    }
+    mt_buf_append(&event, "\n", 1);
+    int rc = mt_buf_append(&s->pending, event.data, event.len);
+    mt_buf_free(&event);
+    if (rc != 0)
+        return luaL_error(L, "emit: out of memory");
+    return queued(L, s);
+}
+
+/* stream(fn[, opts]) and sse(fn[, opts]): the description a handler returns */
+static int make_stream(lua_State *L, int sse)
+{
+    const char *fname = sse ? "moontide.sse" : "moontide.stream";
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (!lua_isnoneornil(L, 2))
+        luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    lua_createtable(L, 0, 6);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "fn");
+    lua_pushboolean(L, sse);
+    lua_setfield(L, -2, "sse");
+    if (lua_istable(L, 2)) {
+        static const char *const keys[] = {"status", "headers", "content_type", "keepalive", NULL};
+        for (const char *const *k = keys; *k != NULL; k++) {
+            lua_getfield(L, 2, *k);
+            lua_setfield(L, -2, *k);
+        }
+        lua_getfield(L, -1, "keepalive");
+        if (!lua_isnil(L, -1) && !(lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) >= 0))
+            return luaL_error(L, "%s: keepalive must be a number of seconds >= 0", fname);
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "content_type");
+        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+            return luaL_error(L, "%s: content_type must be a string", fname);
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, MT_STREAM_MT);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+static int core_stream(lua_State *L)
+{
+    return make_stream(L, 0);
+}
+
+static int core_sse(lua_State *L)
+{
+    return make_stream(L, 1);
+}
+
+void mt_stream_register(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushliteral(L, MT_STREAM_MT);
+    lua_setfield(L, -2, "__name");
+    lua_setfield(L, LUA_REGISTRYINDEX, MT_STREAM_MT);
+    lua_pushcfunction(L, core_stream);
+    lua_setfield(L, -2, "stream");
+    lua_pushcfunction(L, core_sse);
+    lua_setfield(L, -2, "sse");
+}
+
+int mt_stream_start(mt_call_t *call, lua_State *co, int index, char *err, size_t errsize)
+{
+    h2o_req_t *req = call->req;
+    lua_getfield(co, index, "fn");
+    lua_getfield(co, index, "status");
+    lua_getfield(co, index, "headers");
+    lua_getfield(co, index, "content_type");
+    lua_getfield(co, index, "keepalive");
+    lua_getfield(co, index, "sse");
+    int top = lua_gettop(co), sse = lua_toboolean(co, top);
+    int status = 200;
+    if (!lua_isnil(co, top - 4)) {
+        lua_Number n = lua_tonumber(co, top - 4);
+        if (lua_type(co, top - 4) != LUA_TNUMBER || n != (int)n || n < 200 || n > 599 || n == 204 || n == 304) {
+            snprintf(err, errsize, "a stream's status must be an integer from 200 to 599 with a body");
+            return -1;
+        }
+        status = (int)n;
+    }
+    size_t headers_before = req->res.headers.size;
+    int has_content_type = 0;
+    if (mt_response_collect_headers(req, co, top - 3, &req->res.headers, &has_content_type, err, errsize) != 0) {
+        req->res.headers.size = headers_before;
+        return -1;
+    }
+    mt_stream_t *s = h2o_mem_alloc_pool(&req->pool, sizeof(*s));
+    *s = (mt_stream_t){.generator = {on_proceed, on_stop}, .call = call, .sse = sse, .last_write_ms = mt_now_ms()};
+    double keepalive = lua_isnil(co, top - 1) ? (sse ? 15 : 0) : lua_tonumber(co, top - 1);
+    s->keepalive_ms = (uint64_t)(keepalive * 1000);
+    if (!has_content_type) {
+        const char *type = lua_isstring(co, top - 2) ? lua_tostring(co, top - 2)
+                           : sse                     ? "text/event-stream; charset=utf-8"
+                                                     : "text/plain; charset=utf-8";
+        h2o_iovec_t value = h2o_strdup(&req->pool, type, strlen(type));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, value.base, value.len);
+    }
+    if (sse)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    req->res.status = status;
+    req->res.reason = mt_status_reason(status);
+    call->stream = s;
+    h2o_start_response(req, &s->generator);
+
+    /* the producer: fn(send) or fn(emit, last_event_id), in the same coroutine */
+    lua_pushvalue(co, top - 5);
+    s->handle = lua_newuserdata(co, sizeof(*s->handle));
+    s->handle->stream = s;
+    lua_pushcclosure(co, sse ? stream_emit : stream_send, 1);
+    int nargs = 1;
+    if (sse) {
+        ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("last-event-id"), -1);
+        if (i >= 0)
+            lua_pushlstring(co, req->headers.entries[i].value.base, req->headers.entries[i].value.len);
+        else
+            lua_pushnil(co);
+        nargs = 2;
+    }
+    int first = lua_gettop(co) - nargs; /* fn: move it and its arguments to the bottom of the stack */
+    for (int i = 0; i <= nargs; i++) {
+        lua_pushvalue(co, first + i);
+        lua_replace(co, 1 + i);
+    }
+    lua_settop(co, nargs + 1);
+    if (s->keepalive_ms != 0)
+        mt_timer_start(&s->keepalive, s->keepalive_ms, on_keepalive);
+    return nargs;
+}
+
+void mt_stream_finished(mt_call_t *call, int status)
+{
+    mt_stream_t *s = call->stream;
+    if (status != 0) {
+        lua_State *co = call->co;
+        const char *msg = lua_tostring(co, -1);
+        luaL_traceback(call->app->L, co, msg != NULL ? msg : "(error object is not a string)", 0);
+        mt_log_error("stream producer for %s %s (%s) failed; the stream is cut: %s", mt_method_name(call->route->method),
+                     call->route->pattern, call->route->where, lua_tostring(call->app->L, -1));
+        lua_pop(call->app->L, 1);
+    }
+    if (s->closed || s->done)
+        return;
+    s->done = 1;
+    s->failed = status != 0;
+    mt_timer_stop(&s->keepalive);
+    if (!s->writing)
+        flush(s); /* FINAL (or ERROR) with whatever is still pending */
+}
+
+void mt_stream_dispose(mt_call_t *call)
+{
+    mt_stream_t *s = call->stream;
+    if (s == NULL)
+        return;
+    mt_timer_stop(&s->keepalive);
+    s->handle->stream = NULL;
+    mt_buf_free(&s->pending);
+    mt_buf_free(&s->in_flight);
+    call->stream = NULL;
+}

@@ -1,0 +1,84 @@
+-- Streamed responses (tests/blackbox/test_stream.py).
+local moontide = require "moontide"
+local app = moontide.app { title = "streams", version = "1" }
+
+local status = { sent = {}, gone = {} } -- per worker: what producers saw
+
+---@param n integer
+---@param gap number
+app:get("/count", function(n, gap)
+  return moontide.stream(function(send)
+    for i = 1, n do
+      send("chunk " .. i .. "\n")
+      if i < n then moontide.sleep(gap) end
+    end
+  end, { headers = { ["x-stream"] = "yes" } })
+end)
+
+app:get("/events", function(req)
+  return moontide.sse(function(emit, last_event_id)
+    emit { comment = "hello" }
+    emit { event = "start", id = 1, retry = 2500, data = { last = last_event_id or moontide.null } }
+    emit { data = "two\nlines" }
+    emit { data = "crlf\r\nand cr\rend" }
+    emit "plain"
+    emit { event = "n", data = 42 }
+  end)
+end)
+
+---@param keepalive number
+---@param wait number
+app:get("/idle", function(keepalive, wait)
+  return moontide.sse(function(emit)
+    moontide.sleep(wait)
+    emit { data = "late" }
+  end, { keepalive = keepalive })
+end)
+
+-- Sends until the client leaves; records what send said.
+---@param id string
+app:get("/forever", function(id)
+  return moontide.stream(function(send)
+    status.sent[id] = 0
+    while send(string.rep("x", 1000) .. "\n") do
+      status.sent[id] = status.sent[id] + 1
+      moontide.sleep(0.02)
+    end
+    status.gone[id] = true
+  end)
+end)
+
+-- As fast as it can: 64 KiB chunks; only backpressure holds it.
+---@param id string
+---@param n integer
+app:get("/flood", function(id, n)
+  return moontide.stream(function(send)
+    status.sent[id] = 0
+    local chunk = string.rep("y", 65536)
+    for _ = 1, n do
+      if not send(chunk) then status.gone[id] = true return end
+      status.sent[id] = status.sent[id] + 1
+    end
+  end)
+end)
+
+---@param id string
+app:get("/status/{id}", function(id)
+  return { sent = status.sent[id] or moontide.null, gone = status.gone[id] or false }
+end)
+
+app:get("/fail", function(req)
+  return moontide.stream(function(send)
+    send("first\n")
+    moontide.sleep(0.05)
+    error("producer failed after the first chunk")
+  end)
+end)
+
+app:get("/bad", function(req)
+  return moontide.stream(function(send) end, { status = 204 })
+end)
+
+app:get("/fast", function(req) return { fast = true } end)
+
+return app

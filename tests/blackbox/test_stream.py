@@ -1,0 +1,135 @@
+"""Streamed responses (SPEC §7): moontide.stream and moontide.sse. Chunks are
+on the wire as they are produced (HTTP/1.1 chunked, HTTP/2 DATA frames), a
+slow reader holds the producer back, a client that leaves is noticed, and an
+error after the first chunk cuts the stream instead of hanging it."""
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import unittest
+import uuid
+
+from harness import ServerTestCase, wait_until
+
+
+def read_chunks_http1(port, path, timeout=10):
+    """Sends one HTTP/1.1 request; returns [(seconds since sending, bytes)] as they arrive, until the server closes or ends."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        started, arrivals = time.monotonic(), []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                return arrivals
+            arrivals.append((time.monotonic() - started, data))
+
+
+class Streams(ServerTestCase):
+    app = "streams.lua"
+
+    def status(self, id):
+        return json.loads(self.server.request("GET", f"/status/{id}")[2])
+
+    def test_chunks_arrive_as_they_are_made_over_http1(self):
+        arrivals = read_chunks_http1(self.server.port, "/count?n=4&gap=0.3")
+        raw = b"".join(data for _, data in arrivals)
+        self.assertIn(b"transfer-encoding: chunked", raw.lower())
+        self.assertIn(b"x-stream: yes", raw.lower())
+        for i in range(1, 5):
+            self.assertIn(f"chunk {i}\n".encode(), raw)
+        self.assertTrue(raw.endswith(b"0\r\n\r\n"), raw[-20:])
+        first = next(t for t, data in arrivals if b"chunk 1" in data)
+        last = next(t for t, data in arrivals if b"chunk 4" in data)
+        self.assertGreater(last - first, 0.6, arrivals)  # three gaps of 0.3 s, not all at the end
+
+    def test_chunks_arrive_as_they_are_made_over_http2(self):
+        out = subprocess.run(["nghttp", "-v", "-n", f"{self.server.url}/count?n=4&gap=0.3"], capture_output=True,
+                             text=True, timeout=30).stdout
+        times = [float(t) for t in re.findall(r"\[\s*([\d.]+)\] recv DATA frame <length=8", out)]
+        self.assertEqual(len(times), 4, out)
+        self.assertGreater(times[-1] - times[0], 0.6, out)
+        self.assertIn("END_STREAM", out)
+
+    def test_sse_framing_and_last_event_id(self):
+        status, headers, body = self.server.request("GET", "/events", headers={"Last-Event-ID": "41"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "text/event-stream; charset=utf-8")
+        self.assertEqual(headers["cache-control"], "no-cache")
+        self.assertEqual(body.decode(), (
+            ": hello\n\n"
+            "event: start\nid: 1\nretry: 2500\ndata: {\"last\":\"41\"}\n\n"
+            "data: two\ndata: lines\n\n"
+            "data: crlf\ndata: and cr\ndata: end\n\n"
+            "data: plain\n\n"
+            "event: n\ndata: 42\n\n"))
+        _, _, body = self.server.request("GET", "/events")
+        self.assertIn('data: {"last":null}', body.decode())
+
+    def test_keepalive_comments_while_idle(self):
+        arrivals = read_chunks_http1(self.server.port, "/idle?keepalive=0.2&wait=1")
+        raw = b"".join(data for _, data in arrivals)
+        self.assertGreaterEqual(raw.count(b":\n\n"), 3, raw)
+        self.assertLess(raw.index(b":\n\n"), raw.index(b"data: late"))
+
+    def test_a_client_that_leaves_is_noticed_over_http1(self):
+        id = uuid.uuid4().hex
+        with socket.create_connection(("127.0.0.1", self.server.port)) as s:
+            s.sendall(f"GET /forever?id={id} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            s.recv(4096)
+        wait_until(lambda: self.status(id)["gone"], what="the producer to see send return false")
+
+    def test_a_client_that_leaves_is_noticed_over_http2(self):
+        id = uuid.uuid4().hex
+        # curl gives up after half a second and closes its HTTP/2 connection
+        subprocess.run(["curl", "-s", "-o", "/dev/null", "--http2-prior-knowledge", "--max-time", "0.5",
+                        f"{self.server.url}/forever?id={id}"], capture_output=True, timeout=30)
+        wait_until(lambda: self.status(id)["gone"], what="the producer to see send return false")
+
+    def test_a_slow_reader_holds_the_producer_back(self):
+        id = uuid.uuid4().hex
+        pid = self.server.worker_pids()[0]
+
+        def rss_kb():
+            with open(f"/proc/{pid}/status") as f:
+                return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        before = rss_kb()
+        with socket.create_connection(("127.0.0.1", self.server.port)) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            s.sendall(f"GET /flood?id={id}&n=2000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            wait_until(lambda: (self.status(id)["sent"] or 0) > 0, what="the producer to start")
+            time.sleep(1)  # not synchronisation: the reader stalls for a second, the producer must stall too
+            stalled_at = self.status(id)["sent"]
+            grown = rss_kb() - before
+            # 2000 chunks are 125 MiB; held back, it gets only as far as the socket buffers and 64 KiB
+            self.assertLess(stalled_at, 200, "the producer ran ahead of the reader")
+            self.assertLess(grown, 20_000, f"the worker grew by {grown} kB while the reader stalled")
+            total = 0
+            while True:
+                data = s.recv(1 << 20)
+                if not data:
+                    break
+                total += len(data)
+        self.assertGreater(total, 2000 * 65536)
+        self.assertEqual(self.status(id)["sent"], 2000)
+
+    def test_an_error_after_the_first_chunk_cuts_the_stream(self):
+        arrivals = read_chunks_http1(self.server.port, "/fail")
+        raw = b"".join(data for _, data in arrivals)
+        self.assertIn(b"first\n", raw)
+        self.assertFalse(raw.endswith(b"0\r\n\r\n"), "an HTTP/1.1 stream cut by an error must not end cleanly")
+        out = subprocess.run(["nghttp", "-v", "-n", f"{self.server.url}/fail"], capture_output=True, text=True,
+                             timeout=30).stdout
+        self.assertIn("recv RST_STREAM", out)
+        wait_until(lambda: "producer failed after the first chunk" in self.server.stderr(), what="the logged error")
+        self.assertEqual(json.loads(self.server.request("GET", "/fast")[2]), {"fast": True})
+
+    def test_a_bad_stream_is_a_500(self):
+        status, _, body = self.server.request("GET", "/bad")
+        self.assertEqual((status, json.loads(body)), (500, {"detail": "Internal Server Error"}))
+        wait_until(lambda: "returned a bad stream" in self.server.stderr(), what="the log line")
+
+
+if __name__ == "__main__":
+    unittest.main()
