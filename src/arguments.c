@@ -280,11 +280,19 @@ static int bind_body(args_ctx_t *ctx, const mt_binding_arg_t *arg)
 int mt_arguments_push(mt_call_t *call, lua_State *co, mt_buf_t *detail)
 {
     const mt_binding_t *plan = call->route->binding;
-    args_ctx_t ctx = {.call = call, .L = co};
+    args_ctx_t ctx; /* not zeroed as a whole: the error locations are 1.5 KB, written before they are read */
+    ctx.call = call;
+    ctx.L = co;
+    ctx.query = NULL;
+    ctx.num_query = 0;
+    ctx.query_parsed = 0;
     int top = lua_gettop(co);
     detail->len = 0;
     mt_buf_append(detail, "{\"detail\":[", 11);
     ctx.errors.out = detail;
+    ctx.errors.count = 0;
+    ctx.errors.depth = 0;
+    ctx.errors.input_json = NULL;
     ctx.detail_start = detail->len;
     if (!lua_checkstack(co, (int)plan->num_args + 8)) { /* at most 64 arguments: not expected to fail */
         mt_verrors_add(&ctx.errors, "value_error", "Value error, too many arguments", NULL, NULL);

@@ -142,6 +142,8 @@ static void resume_call(mt_call_t *call, int nargs)
     if (self->busy != NULL)
         self->busy->since_ms = 0;
     if (status == LUA_YIELD && call->cancel != NULL) {
+        if (call->stream != NULL)
+            mt_stream_flush(call);
         /* the deadline covers the handler until its response starts; a stream may then run as long as it likes */
         if (call->stream == NULL && !mt_timer_is_armed(&call->deadline) && self->timeout_ms != 0) {
             uint64_t spent = mt_now_ms() - call->started_ms;

@@ -304,8 +304,9 @@ static int encode_table(encoder_t *e, int index)
     } else {
         lua_pushnil(L);
         if (lua_next(L, index) != 0) { /* an empty table stays an object */
+            int string_key = lua_type(L, -2) == LUA_TSTRING; /* then it is an object: no need to look further */
             lua_pop(L, 2);
-            len = array_length(L, index);
+            len = string_key ? -1 : array_length(L, index);
         }
     }
     rc = len >= 0 ? encode_array(e, index, (size_t)len) : encode_object(e, index);
@@ -345,7 +346,12 @@ int mt_json_encode(lua_State *L, int index, mt_buf_t *out, const char **err)
 {
     index = index < 0 ? lua_gettop(L) + index + 1 : index;
     mt_json_push_array_mt(L);
-    encoder_t e = {.L = L, .out = out, .array_mt = lua_gettop(L)};
+    encoder_t e; /* not zeroed as a whole: path is 8 KB and only its first `depth` entries are read */
+    e.L = L;
+    e.out = out;
+    e.array_mt = lua_gettop(L);
+    e.depth = 0;
+    e.err = NULL;
     int rc = encode_value(&e, index);
     if (rc != 0)
         *err = e.err != NULL ? e.err : "out of memory";

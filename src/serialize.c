@@ -315,7 +315,12 @@ static int write_typed(serializer_t *s, int index, int ltype, const mt_type_t *t
 
 int mt_serialize(lua_State *L, int index, const mt_type_t *type, mt_buf_t *out, char *err, size_t errsize)
 {
-    serializer_t s = {.L = L, .out = out, .err = err, .errsize = errsize};
+    serializer_t s; /* not zeroed as a whole: the path is 2 KB, written before it is read */
+    s.L = L;
+    s.out = out;
+    s.err = err;
+    s.errsize = errsize;
+    s.depth = 0;
     err[0] = '\0';
     index = index < 0 ? lua_gettop(L) + index + 1 : index;
     int top = lua_gettop(L);

@@ -1,10 +1,13 @@
 /*
  * One write is in flight per stream at a time (h2o's generator contract:
- * h2o_send, then wait for proceed). What the producer sends meanwhile
- * collects in `pending` and goes out in one write at the next proceed, so a
- * fast producer makes few, full writes. Past HIGH_WATER bytes waiting, send
- * suspends the producer until the client has taken the data (backpressure):
- * a producer faster than its reader holds at most that much.
+ * h2o_send, then wait for proceed). What the producer sends collects in
+ * `pending` and leaves when the producer lets the worker go (it waits or
+ * returns: mt_stream_flush) or once FLUSH_AT bytes are waiting, in one write,
+ * and what it sends while a write is in flight goes out at the next proceed:
+ * a fast producer makes few, full writes, and a stream of 100 small events
+ * made in one go is one write. Past HIGH_WATER bytes waiting, send suspends
+ * the producer until the client has taken the data (backpressure): a
+ * producer faster than its reader holds at most that much.
  *
  * The client going away (h2o calls stop) makes every later send return
  * false; a producer suspended in send is woken with false at once, so it can
@@ -20,6 +23,7 @@
 #include "response.h"
 #include "stream.h"
 
+#define FLUSH_AT (16 * 1024)
 #define HIGH_WATER (64 * 1024)
 
 /* What send/emit hold: it outlives the request when Lua keeps the function. */
@@ -151,14 +155,11 @@ static mt_stream_t *check_stream(lua_State *L)
  */
 static int queued(lua_State *L, mt_stream_t *s)
 {
-    if (!s->writing)
-        flush(s);
-    if (s->pending.len < HIGH_WATER) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
     mt_call_t *call = mt_call_current(L);
-    if (call == NULL || call != s->call) { /* not the producer: no waiting, the data is queued */
+    int producer = call != NULL && call == s->call;
+    if (!s->writing && (!producer || s->pending.len >= FLUSH_AT))
+        flush(s);
+    if (s->pending.len < HIGH_WATER || !producer) { /* from elsewhere than the producer: never waits */
         lua_pushboolean(L, 1);
         return 1;
     }
@@ -182,29 +183,31 @@ static int stream_send(lua_State *L)
     return queued(L, s);
 }
 
-/* Appends one SSE field whose value must be a single line. */
-static void sse_line_field(lua_State *L, mt_buf_t *out, const char *name, int index)
+/* Appends one SSE field whose value must be a single line; returns -1 (nothing written) when it is not one. */
+static int sse_line_field(lua_State *L, mt_buf_t *out, const char *name, int index)
 {
     size_t len;
-    const char *value = lua_tolstring(L, index, &len);
-    if (value == NULL)
-        luaL_error(L, "emit: %s must be a string or a number, got %s", name, luaL_typename(L, index));
-    if (strpbrk(value, "\r\n") != NULL || strlen(value) != len)
-        luaL_error(L, "emit: %s cannot hold CR, LF or NUL", name);
+    const char *value = lua_type(L, index) == LUA_TSTRING || lua_type(L, index) == LUA_TNUMBER
+                            ? lua_tolstring(L, index, &len)
+                            : NULL;
+    if (value == NULL || memchr(value, '\r', len) != NULL || memchr(value, '\n', len) != NULL ||
+        memchr(value, '\0', len) != NULL)
+        return -1;
     mt_buf_append(out, name, strlen(name));
     mt_buf_append(out, ": ", 2);
     mt_buf_append(out, value, len);
     mt_buf_append(out, "\n", 1);
+    return 0;
 }
 
 /* Appends `text` as one `prefix` line per line of it (CRLF, CR and LF all end a line). */
-static void sse_lines(mt_buf_t *out, const char *prefix, const char *text, size_t len)
+static void sse_lines(mt_buf_t *out, const char *prefix, size_t prefix_len, const char *text, size_t len)
 {
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && text[i] != '\r' && text[i] != '\n')
             continue;
-        mt_buf_append(out, prefix, strlen(prefix));
+        mt_buf_append(out, prefix, prefix_len);
         mt_buf_append(out, text + start, i - start);
         mt_buf_append(out, "\n", 1);
         if (i + 1 < len && text[i] == '\r' && text[i + 1] == '\n')
@@ -213,7 +216,15 @@ static void sse_lines(mt_buf_t *out, const char *prefix, const char *text, size_
     }
 }
 
-/* emit{event=, data=, id=, retry=, comment=} or emit(data) -> true, or false once the client is gone */
+/* The fields of an event, in the order they are written; their values go to stack slots 2.. */
+static const char *const event_fields[] = {"comment", "event", "id", "retry", "data"};
+enum { COMMENT = 2, EVENT, ID, RETRY, DATA, NUM_SLOTS = 5 };
+
+/*
+ * emit{event=, data=, id=, retry=, comment=} or emit(data) -> true, or false
+ * once the client is gone. The event is written straight into the stream's
+ * buffer; a failure part-way drops what it wrote.
+ */
 static int stream_emit(lua_State *L)
 {
     mt_stream_t *s = check_stream(L);
@@ -221,54 +232,61 @@ static int stream_emit(lua_State *L)
         lua_pushboolean(L, 0);
         return 1;
     }
-    mt_buf_t event = {0};
-    if (lua_type(L, 1) != LUA_TTABLE) {
-        lua_settop(L, 1);
-        lua_createtable(L, 0, 1);
-        lua_pushvalue(L, 1);
-        lua_setfield(L, -2, "data");
-        lua_replace(L, 1);
-    }
     lua_settop(L, 1);
-    lua_getfield(L, 1, "comment"); /* 2 */
-    lua_getfield(L, 1, "event");   /* 3 */
-    lua_getfield(L, 1, "id");      /* 4 */
-    lua_getfield(L, 1, "retry");   /* 5 */
-    lua_getfield(L, 1, "data");    /* 6 */
-    if (!lua_isnil(L, 2)) {
-        size_t len;
-        const char *comment = luaL_checklstring(L, 2, &len);
-        sse_lines(&event, ": ", comment, len);
+    for (int i = 0; i < NUM_SLOTS; i++)
+        lua_pushnil(L);
+    if (lua_type(L, 1) != LUA_TTABLE) { /* emit(data) */
+        lua_pushvalue(L, 1);
+        lua_replace(L, DATA);
+    } else {
+        lua_pushnil(L);
+        while (lua_next(L, 1) != 0) {
+            const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+            int slot = 0;
+            for (int i = 0; i < NUM_SLOTS && slot == 0; i++)
+                slot = strcmp(key, event_fields[i]) == 0 ? COMMENT + i : 0;
+            if (slot == 0)
+                return luaL_error(L, "emit: unknown field '%s' (comment, event, id, retry, data)", key);
+            lua_replace(L, slot);
+        }
     }
-    if (!lua_isnil(L, 3))
-        sse_line_field(L, &event, "event", 3);
-    if (!lua_isnil(L, 4))
-        sse_line_field(L, &event, "id", 4);
-    if (!lua_isnil(L, 5)) {
-        if (lua_type(L, 5) != LUA_TNUMBER || lua_tonumber(L, 5) < 0 || lua_tonumber(L, 5) != (lua_Integer)lua_tonumber(L, 5))
-            return mt_buf_free(&event), luaL_error(L, "emit: retry must be a whole number of milliseconds");
-        sse_line_field(L, &event, "retry", 5);
-    }
-    if (lua_type(L, 6) == LUA_TSTRING) {
+    mt_buf_t *out = &s->pending;
+    size_t mark = out->len;
+    if (!lua_isnil(L, COMMENT)) {
         size_t len;
-        const char *data = lua_tolstring(L, 6, &len);
-        sse_lines(&event, "data: ", data, len);
-    } else if (!lua_isnil(L, 6)) { /* a table, number or boolean: JSON, which is one line */
-        mt_buf_t json = {0};
+        const char *comment = lua_tolstring(L, COMMENT, &len);
+        if (comment == NULL)
+            return luaL_error(L, "emit: comment must be a string");
+        sse_lines(out, ": ", 2, comment, len);
+    }
+    static const char *const line_fields[] = {[EVENT] = "event", [ID] = "id", [RETRY] = "retry"};
+    for (int slot = EVENT; slot <= RETRY; slot++) {
+        lua_Number n = lua_tonumber(L, slot);
+        int bad_retry = slot == RETRY && (lua_type(L, slot) != LUA_TNUMBER || n < 0 || n != (lua_Number)(long long)n);
+        if (!lua_isnil(L, slot) && (bad_retry || sse_line_field(L, out, line_fields[slot], slot) != 0)) {
+            out->len = mark;
+            return luaL_error(L, slot == RETRY ? "emit: retry must be a whole number of milliseconds"
+                                               : "emit: %s must be a string or a number without CR, LF or NUL",
+                              line_fields[slot]);
+        }
+    }
+    if (lua_type(L, DATA) == LUA_TSTRING) {
+        size_t len;
+        const char *data = lua_tolstring(L, DATA, &len);
+        sse_lines(out, "data: ", 6, data, len);
+    } else if (!lua_isnil(L, DATA)) { /* a table, number or boolean: JSON, which holds no line break */
         const char *err;
-        if (mt_json_encode(L, 6, &json, &err) != 0) {
-            mt_buf_free(&json);
-            mt_buf_free(&event);
+        mt_buf_append(out, "data: ", 6);
+        if (mt_json_encode(L, DATA, out, &err) != 0) {
+            out->len = mark;
             return luaL_error(L, "emit: data cannot be encoded as JSON: %s", err);
         }
-        sse_lines(&event, "data: ", json.data, json.len);
-        mt_buf_free(&json);
+        mt_buf_append(out, "\n", 1);
     }
-    mt_buf_append(&event, "\n", 1);
-    int rc = mt_buf_append(&s->pending, event.data, event.len);
-    mt_buf_free(&event);
-    if (rc != 0)
+    if (mt_buf_append(out, "\n", 1) != 0) {
+        out->len = mark;
         return luaL_error(L, "emit: out of memory");
+    }
     return queued(L, s);
 }
 
@@ -393,6 +411,13 @@ int mt_stream_start(mt_call_t *call, lua_State *co, int index, char *err, size_t
     if (s->keepalive_ms != 0)
         mt_timer_start(&s->keepalive, s->keepalive_ms, on_keepalive);
     return nargs;
+}
+
+void mt_stream_flush(mt_call_t *call)
+{
+    mt_stream_t *s = call->stream;
+    if (!s->writing && !s->closed && !s->done)
+        flush(s);
 }
 
 void mt_stream_finished(mt_call_t *call, int status)

@@ -25,6 +25,9 @@ void mt_stream_register(lua_State *L);
  */
 int mt_stream_start(mt_call_t *call, lua_State *co, int index, char *err, size_t errsize);
 
+/* The producer let the worker go (it waits): what it sent leaves now. */
+void mt_stream_flush(mt_call_t *call);
+
 /* The producer returned (status 0) or failed: ends the response cleanly or, after an error, abruptly. */
 void mt_stream_finished(mt_call_t *call, int status);
 

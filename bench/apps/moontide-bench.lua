@@ -2,8 +2,9 @@
 --
 -- W2 and W3 are declared with annotations: the C core converts, validates
 -- and (W3) writes the response model; the handlers hold no validation code.
--- W4 (streaming) is left out until moontide streams: bench/run checks each
--- route first and records "n/a" for a missing one.
+-- W4 streams Server-Sent Events: each event goes out as soon as the
+-- connection takes it (events made while a write is in flight leave together
+-- in the next one).
 --
 -- Run: moontide run bench/apps/moontide-bench.lua --port PORT --workers 1
 local moontide = require "moontide"
@@ -37,6 +38,16 @@ end)
 ---@return Item
 app:post("/items", function(item)
   return item
+end)
+
+-- W4
+---@param n integer
+app:get("/stream", function(n)
+  return moontide.sse(function(emit)
+    for i = 1, n do
+      emit { data = { i = i } }
+    end
+  end)
 end)
 
 -- The same three routes without annotations, validated by hand in Lua, to

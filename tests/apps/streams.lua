@@ -26,6 +26,20 @@ app:get("/events", function(req)
   end)
 end)
 
+-- Bad events raise, and leave nothing half-written in the stream.
+app:get("/emit-errors", function(req)
+  return moontide.sse(function(emit)
+    local bad = {
+      { comment = "c", event = "two\nlines" }, { id = "a\rb" }, { retry = 1.5 }, { retry = "soon" },
+      { bogus = 1 }, { data = function() end }, { comment = "ok", data = { 1, 2, 3 }, id = {} },
+    }
+    for _, event in ipairs(bad) do
+      local ok, err = pcall(emit, event)
+      emit { data = tostring(ok) .. " " .. err:gsub("^.-emit: ", "") }
+    end
+  end)
+end)
+
 ---@param keepalive number
 ---@param wait number
 app:get("/idle", function(keepalive, wait)

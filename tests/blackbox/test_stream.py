@@ -67,6 +67,17 @@ class Streams(ServerTestCase):
         _, _, body = self.server.request("GET", "/events")
         self.assertIn('data: {"last":null}', body.decode())
 
+    def test_bad_events_raise_and_write_nothing(self):
+        _, _, body = self.server.request("GET", "/emit-errors")
+        self.assertEqual(body.decode(), (
+            "data: false event must be a string or a number without CR, LF or NUL\n\n"
+            "data: false id must be a string or a number without CR, LF or NUL\n\n"
+            "data: false retry must be a whole number of milliseconds\n\n"
+            "data: false retry must be a whole number of milliseconds\n\n"
+            "data: false unknown field 'bogus' (comment, event, id, retry, data)\n\n"
+            "data: false data cannot be encoded as JSON: cannot encode a function as JSON\n\n"
+            "data: false id must be a string or a number without CR, LF or NUL\n\n"))
+
     def test_keepalive_comments_while_idle(self):
         arrivals = read_chunks_http1(self.server.port, "/idle?keepalive=0.2&wait=1")
         raw = b"".join(data for _, data in arrivals)
