@@ -98,6 +98,10 @@ static void on_proceed(h2o_generator_t *generator, h2o_req_t *req)
     mt_stream_t *s = H2O_STRUCT_FROM_MEMBER(mt_stream_t, generator, generator);
     (void)req;
     s->writing = 0;
+    /* a held-open stream mostly waits: it keeps no buffer while nothing is queued */
+    mt_buf_free(&s->in_flight);
+    if (s->pending.len == 0)
+        mt_buf_free(&s->pending);
     if (!s->in_send)
         after_write(s);
 }

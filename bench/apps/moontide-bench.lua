@@ -50,6 +50,14 @@ app:get("/stream", function(n)
   end)
 end)
 
+-- Held open (bench/lib/hold_open.py): one event, then idle until the client leaves.
+app:get("/idle", function(req)
+  return moontide.sse(function(emit)
+    emit { data = "open" }
+    moontide.sleep(3600)
+  end)
+end)
+
 -- The same three routes without annotations, validated by hand in Lua, to
 -- measure what annotations cost (bench/lib/annotation_cost.py).
 local find, gsub, type = string.find, string.gsub, type
