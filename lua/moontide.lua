@@ -10,6 +10,7 @@ local M = {
   array = core.array,
   raise = core.raise,
   sleep = core.sleep,
+  http = { request = core.http_request },
   stream = core.stream,
   sse = core.sse,
   response = core.response,

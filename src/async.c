@@ -8,6 +8,7 @@
 #include <math.h>
 #include "async.h"
 #include "handler.h"
+#include "http_client.h"
 
 static void on_sleep_done(mt_timer_t *timer)
 {
@@ -39,4 +40,5 @@ void mt_async_register(lua_State *L)
 {
     lua_pushcfunction(L, core_sleep);
     lua_setfield(L, -2, "sleep");
+    mt_http_client_register(L);
 }

@@ -236,6 +236,34 @@ function moontide.raise(status, detail, headers) end
 ---@param seconds number
 function moontide.sleep(seconds) end
 
+---Options of `moontide.http.request{...}`. Any other key is an error.
+---@class moontide.HttpRequestOpts
+---@field url string An `http://` or `https://` URL; a `#fragment` is not sent.
+---@field method? string Default "GET".
+---@field headers? table<string, string|number> Sent as given; a `host` header replaces the URL's host; `content-length` comes from `body`.
+---@field body? string
+---@field timeout? number Seconds (default 30, at most 3600) for the connection, then for the head, then between reads of the body.
+---@field stream? boolean Return once the head is in, with `body` an iterator over the body's chunks.
+---@field verify? boolean Check the server's certificate and that it names the host (default true).
+
+---What `moontide.http.request` returns.
+---@class moontide.HttpResponse
+---@field status integer
+---@field headers table<string, string> Lower-case name -> value; a repeated header is joined with ", ".
+---@field body string|fun(): string? The whole body (up to 64 MiB); with `stream = true`, an iterator: `for chunk in res.body do ... end`.
+
+---Outbound HTTP.
+moontide.http = {}
+
+---An HTTP/1.1 request (http or https) from a handler: only the calling
+---handler waits; connections are kept alive per scheme, host and port. A
+---failure to connect, a TLS or protocol error, or a timeout raises
+---`"moontide.http.request: METHOD URL: reason"` (catchable with pcall); any
+---status is a result. Only from a handler or its stream producer.
+---@param opts moontide.HttpRequestOpts
+---@return moontide.HttpResponse
+function moontide.http.request(opts) end
+
 ---Options of `moontide.stream` and `moontide.sse`.
 ---@class moontide.StreamOpts
 ---@field status? integer 200-599 (default 200).
