@@ -35,6 +35,7 @@ APPS = {
     "hello": "examples/hello",
     "items": "examples/items",
     "bookstore": "examples/bookstore",
+    "llm_proxy": "examples/llm-proxy",
     "openapi_big": "tests/apps/openapi_big",
     "docs": "tests/apps/docs",
 }
