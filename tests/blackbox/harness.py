@@ -6,8 +6,10 @@ the server's stderr/stdout in files the test can read; stop() sends SIGTERM
 and returns the exit code.
 """
 import http.client
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -141,6 +143,34 @@ class Server:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def npm_ci(directory, packages):
+    """Runs `npm ci` in `directory` unless the versions its package-lock.json pins for `packages` are installed."""
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            raise AssertionError(f"{tool} is missing (.ci/deps installs Debian's nodejs and npm)")
+    with open(os.path.join(directory, "package-lock.json")) as f:
+        locked = json.load(f)["packages"]
+    wanted = {name: locked[f"node_modules/{name}"]["version"] for name in packages}
+
+    def installed():
+        for name, version in wanted.items():
+            try:
+                with open(os.path.join(directory, "node_modules", name, "package.json")) as f:
+                    if json.load(f).get("version") != version:
+                        return False
+            except OSError:
+                return False
+        return True
+
+    if installed():
+        return
+    proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=directory, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0 or not installed():
+        raise AssertionError(f"npm ci in {directory} failed ({proc.returncode}):\n{proc.stdout[-2000:]}"
+                             f"\n{proc.stderr[-2000:]}")
 
 
 def curl(*args, timeout=10):

@@ -79,7 +79,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Server
+from harness import Server, npm_ci
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIFF_DIR = os.path.normpath(os.path.join(HERE, "..", "differential"))
@@ -100,31 +100,7 @@ SKIP = {name for name in os.environ.get("MOONTIDE_DIFF_SKIP", "").split(",") if 
 # ---- ajv, installed from the lock file when missing ----
 
 def ensure_ajv():
-    """Runs `npm ci` in tests/differential unless the locked ajv and ajv-formats are installed."""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            raise AssertionError(f"{tool} is missing (.ci/deps installs Debian's nodejs and npm)")
-    with open(os.path.join(DIFF_DIR, "package-lock.json")) as f:
-        locked = json.load(f)["packages"]
-    wanted = {name: locked[f"node_modules/{name}"]["version"] for name in ("ajv", "ajv-formats")}
-
-    def installed():
-        for name, version in wanted.items():
-            try:
-                with open(os.path.join(DIFF_DIR, "node_modules", name, "package.json")) as f:
-                    if json.load(f).get("version") != version:
-                        return False
-            except OSError:
-                return False
-        return True
-
-    if installed():
-        return
-    proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=DIFF_DIR, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0 or not installed():
-        raise AssertionError(f"npm ci in {DIFF_DIR} failed ({proc.returncode}):\n{proc.stdout[-2000:]}"
-                             f"\n{proc.stderr[-2000:]}")
+    npm_ci(DIFF_DIR, ("ajv", "ajv-formats"))
 
 
 def ajv_verdicts(schemas, cases):

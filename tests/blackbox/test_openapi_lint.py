@@ -22,7 +22,7 @@ import tempfile
 import time
 import unittest
 
-from harness import run_cli
+from harness import npm_ci, run_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -50,31 +50,7 @@ NODE_ENV = {**os.environ, "REDOCLY_TELEMETRY": "off", "NO_COLOR": "1"}
 
 
 def ensure_packages():
-    """Runs `npm ci` in tests/openapi unless the locked versions of PACKAGES are installed."""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            raise AssertionError(f"{tool} is missing (.ci/deps installs Debian's nodejs and npm)")
-    with open(os.path.join(OPENAPI_DIR, "package-lock.json")) as f:
-        locked = json.load(f)["packages"]
-    wanted = {name: locked[f"node_modules/{name}"]["version"] for name in PACKAGES}
-
-    def installed():
-        for name, version in wanted.items():
-            try:
-                with open(os.path.join(OPENAPI_DIR, "node_modules", name, "package.json")) as f:
-                    if json.load(f).get("version") != version:
-                        return False
-            except OSError:
-                return False
-        return True
-
-    if installed():
-        return
-    proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=OPENAPI_DIR, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0 or not installed():
-        raise AssertionError(f"npm ci in {OPENAPI_DIR} failed ({proc.returncode}):\n{proc.stdout[-2000:]}"
-                             f"\n{proc.stderr[-2000:]}")
+    npm_ci(OPENAPI_DIR, PACKAGES)
 
 
 def json_stream(text):
