@@ -66,6 +66,8 @@ typedef struct st_mt_app_t {
     mt_schema_t *schema;
     int *idle_threads; /* registry references of coroutines that finished and can run the next request */
     size_t num_idle_threads;
+    int refs;    /* requests in flight on this generation */
+    int retired; /* a reload replaced it: freed when its last request is done */
     mt_buf_t openapi;      /* the OpenAPI document, built once */
     mt_buf_t swagger_page; /* the HTML of the docs pages */
     mt_buf_t redoc_page;

@@ -11,6 +11,7 @@
 #include "arguments.h"
 #include "docs.h"
 #include "handler.h"
+#include "json.h"
 #include "log.h"
 #include "lua_api.h"
 #include "response.h"
@@ -45,8 +46,21 @@ static void on_call_dispose(void *p)
     mt_call_t *call = p;
     stop_waiting(call); /* the client went away while the handler waited */
     mt_stream_dispose(call);
-    if (call->app != NULL)
-        mt_request_release(call);
+    mt_app_t *app = call->app;
+    if (app == NULL)
+        return;
+    mt_request_release(call);
+    if (--app->refs == 0 && app->retired)
+        mt_app_free(app);
+}
+
+void mt_handler_set_app(mt_handler_t *self, mt_app_t *app)
+{
+    mt_app_t *old = self->app;
+    self->app = app;
+    old->retired = 1;
+    if (old->refs == 0)
+        mt_app_free(old);
 }
 
 static void send_internal_error(mt_call_t *call)
@@ -64,6 +78,19 @@ static void fail_with_traceback(mt_call_t *call, lua_State *co)
     luaL_traceback(L, co, msg, 0);
     mt_log_error("handler for %s %s (%s) failed: %s", mt_method_name(call->route->method), call->route->pattern,
                  call->route->where, lua_tostring(L, -1));
+    if (call->handler->dev) { /* moontide dev: the traceback in the answer too */
+        mt_buf_t body = {0};
+        size_t len;
+        const char *trace = lua_tolstring(L, -1, &len);
+        if (mt_buf_append(&body, "{\"detail\":\"Internal Server Error\",\"traceback\":", 46) == 0 &&
+            mt_json_encode_string(&body, trace, len) == 0 && mt_buf_append(&body, "}", 1) == 0) {
+            lua_pop(L, 1);
+            mt_response_send(call->req, 500, "application/json", body.data, body.len);
+            mt_buf_free(&body);
+            return;
+        }
+        mt_buf_free(&body);
+    }
     lua_pop(L, 1);
     send_internal_error(call);
 }
@@ -223,6 +250,7 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
 
     /* linked to the pool: disposed (releasing the Lua side) when the request is freed */
     mt_call_t *call = h2o_mem_alloc_shared(&req->pool, sizeof(*call), on_call_dispose);
+    self->app->refs++;
     *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
                         .num_params = match.num_params, .co_ref = LUA_NOREF, .req_ref = LUA_NOREF,
                         .cache_ref = LUA_NOREF, .started_ms = mt_now_ms()};
@@ -234,13 +262,15 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     return 0;
 }
 
-mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy, uint64_t timeout_ms)
+mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy, uint64_t timeout_ms,
+                                  int dev)
 {
     mt_handler_t *self = (mt_handler_t *)h2o_create_handler(pathconf, sizeof(*self));
     self->super.on_req = on_req;
     self->app = app;
     self->busy = busy;
     self->timeout_ms = timeout_ms;
+    self->dev = dev;
     self->scratch = (mt_buf_t){0};
     return self;
 }

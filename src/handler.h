@@ -26,9 +26,17 @@ typedef struct st_mt_handler_t {
     mt_buf_t scratch; /* response bodies are encoded here, reused across requests */
     mt_busy_t *busy;  /* NULL when no master watches */
     uint64_t timeout_ms; /* --timeout: a handler still waiting then gets 504 (0: none) */
+    int dev;             /* moontide dev: tracebacks in 500 answers */
 } mt_handler_t;
 
-mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy, uint64_t timeout_ms);
+mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy, uint64_t timeout_ms,
+                                  int dev);
+
+/*
+ * Serves new requests with `app` (a reload): requests in flight finish on the
+ * generation they started with, which is freed after the last of them.
+ */
+void mt_handler_set_app(mt_handler_t *self, mt_app_t *app);
 
 /*
  * Suspending a handler (moontide.sleep, ...): a C function called by the

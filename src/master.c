@@ -10,11 +10,18 @@
  * whose handler has been running past --timeout + 1 s (it reports the route
  * it is in through a shared page), and on SIGTERM/SIGINT pass the signal on
  * and wait for the workers to drain.
+ *
+ * Under `moontide dev` it also watches the app's files (inotify on their
+ * directories). A change is loaded here first: problems are printed and the
+ * running code is kept; an app that loads is what workers started from now
+ * on get, and the running workers are told to reload (SIGHUP).
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -22,8 +29,9 @@
 #include "log.h"
 #include "master.h"
 
-#define WATCH_INTERVAL_MS 100
+#define WATCH_INTERVAL_MS 50
 #define RESPAWN_BACKOFF_MS 1000
+#define SETTLE_MS 30 /* editors save in several steps: reload once they are done */
 
 typedef struct st_mt_worker_slot_t {
     pid_t pid;       /* 0 when no worker runs in this slot */
@@ -47,6 +55,51 @@ static pid_t spawn_worker(const mt_worker_config_t *config, mt_busy_t *busy, con
     mt_worker_config_t mine = *config;
     mine.busy = busy;
     _exit(mt_worker_run(&mine));
+}
+
+/* Watches the directories of the app's files (a save often replaces the file, which a watch on it would lose). */
+static void watch_app_files(int fd, const mt_app_t *app)
+{
+    for (size_t i = 0; i != app->num_files; i++) {
+        char dir[4096];
+        const char *slash = strrchr(app->files[i], '/');
+        snprintf(dir, sizeof(dir), "%.*s", slash != NULL ? (int)(slash - app->files[i]) : 1,
+                 slash != NULL ? app->files[i] : ".");
+        if (dir[0] == '\0')
+            strcpy(dir, "/");
+        if (inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0)
+            mt_log_warn("cannot watch %s for changes: %s", dir, strerror(errno));
+    }
+}
+
+/* Drains the watch; returns 1 when a .lua file changed. */
+static int lua_file_changed(int fd)
+{
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    int changed = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len) {
+            const struct inotify_event *event = (const struct inotify_event *)p;
+            size_t len = event->len != 0 ? strlen(event->name) : 0;
+            changed |= len > 4 && strcmp(event->name + len - 4, ".lua") == 0;
+        }
+    }
+    return changed;
+}
+
+/* Loads the app again; returns the new generation, or NULL (problems printed, the running code stays). */
+static mt_app_t *load_changed_app(const char *app_path)
+{
+    mt_problems_t problems;
+    mt_app_t *app = mt_app_load(app_path, &problems);
+    if (app == NULL) {
+        for (size_t i = 0; i != problems.count; i++)
+            fprintf(stderr, "%s\n", problems.lines[i]);
+        mt_log_error("%s: %zu problem(s); the previous code keeps serving", app_path, problems.count);
+        mt_problems_free(&problems);
+    }
+    return app;
 }
 
 static void describe_exit(int status, char *buf, size_t size)
@@ -75,9 +128,19 @@ static void watch_handlers(const mt_worker_config_t *config, mt_worker_slot_t *s
     }
 }
 
-int mt_master_run(const mt_worker_config_t *config)
+int mt_master_run(const mt_worker_config_t *original)
 {
+    mt_worker_config_t current = *original, *config = &current; /* its app changes with each reload */
     int n = config->opts->workers, shutting_down = 0, running = 0;
+    int watch_fd = -1;
+    uint64_t reload_at_ms = 0;
+    if (config->opts->dev) {
+        if ((watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+            mt_log_error("cannot watch the app's files: %s", strerror(errno));
+        else
+            watch_app_files(watch_fd, config->app);
+    }
+    signal(SIGHUP, SIG_IGN); /* workers set their own handler: none dies of a reload signal sent early */
     uint64_t shutdown_deadline = 0;
     mt_worker_slot_t *slots = calloc((size_t)n, sizeof(*slots));
     mt_busy_t *busy = mmap(NULL, sizeof(mt_busy_t) * (size_t)n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -141,6 +204,25 @@ int mt_master_run(const mt_worker_config_t *config)
             }
         }
 
+        if (watch_fd >= 0 && !shutting_down) {
+            if (lua_file_changed(watch_fd) && reload_at_ms == 0)
+                reload_at_ms = now + SETTLE_MS;
+            if (reload_at_ms != 0 && now >= reload_at_ms) {
+                reload_at_ms = 0;
+                mt_app_t *app = load_changed_app(config->opts->app_path);
+                if (app != NULL) {
+                    if (config->app != original->app)
+                        mt_app_free(config->app);
+                    config->app = app;
+                    watch_app_files(watch_fd, app); /* modules it requires now */
+                    for (int i = 0; i < n; i++)
+                        if (slots[i].pid != 0)
+                            kill(slots[i].pid, SIGHUP);
+                    mt_log_info("reloaded %s", app->path);
+                }
+            }
+        }
+
         if (shutting_down) {
             if (running == 0)
                 break;
@@ -167,6 +249,10 @@ int mt_master_run(const mt_worker_config_t *config)
         watch_handlers(config, slots, busy, n);
     }
     mt_log_info("stopped");
+    if (config->app != original->app)
+        mt_app_free(config->app);
+    if (watch_fd >= 0)
+        close(watch_fd);
     munmap(busy, sizeof(mt_busy_t) * (size_t)n);
     free(slots);
     return 0;

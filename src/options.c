@@ -18,6 +18,7 @@ void mt_options_usage(FILE *out)
           "\n"
           "usage:\n"
           "  moontide run APP [options]   serve APP (a .lua file, or a directory holding app.lua)\n"
+          "  moontide dev APP [options]   serve APP, reloading it when a file of it changes; tracebacks in 500s\n"
           "  moontide check APP           load APP and check its annotations: FILE:LINE: message per problem\n"
           "  moontide openapi APP         print APP's OpenAPI 3.1 document (what /openapi.json serves)\n"
           "  moontide --version | --help\n"
@@ -25,7 +26,7 @@ void mt_options_usage(FILE *out)
           "options:\n"
           "  --host HOST            address to listen on (default 127.0.0.1)\n"
           "  --port PORT            port to listen on (default 8000)\n"
-          "  --workers N            worker processes (default: the number of CPUs)\n"
+          "  --workers N            worker processes (default: the number of CPUs; 1 for dev)\n"
           "  --tls-cert FILE        certificate chain (PEM); with --tls-key, serve HTTPS (h2, http/1.1)\n"
           "  --tls-key FILE         private key (PEM)\n"
           "  --max-body BYTES       largest request body, e.g. 1048576, 64k, 8m (default 1m); larger gets 413\n"
@@ -101,6 +102,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         {NULL, 0, NULL, 0},
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int workers_given = 0;
     *opts = (mt_options_t){.host = "127.0.0.1", .port = 8000, .workers = ncpu > 0 ? (int)ncpu : 1,
                            .max_body = 1024 * 1024, .timeout = 30, .grace = 10, .log_level = MT_LOG_INFO};
     opterr = 0;
@@ -129,6 +131,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         case OPT_WORKERS:
             if (parse_int(arg, 1, 1024, &opts->workers) != 0)
                 return snprintf(err, errsize, "--workers: '%s' is not a number from 1 to 1024", arg), -1;
+            workers_given = 1;
             break;
         case OPT_TLS_CERT: opts->tls_cert = arg; break;
         case OPT_TLS_KEY: opts->tls_key = arg; break;
@@ -163,7 +166,11 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         return 0;
     if (opts->command == NULL)
         return snprintf(err, errsize, "no command given (see --help)"), -1;
-    if (strcmp(opts->command, "run") != 0 && strcmp(opts->command, "check") != 0 && strcmp(opts->command, "openapi") != 0)
+    opts->dev = strcmp(opts->command, "dev") == 0;
+    if (opts->dev && !workers_given)
+        opts->workers = 1;
+    if (strcmp(opts->command, "run") != 0 && !opts->dev && strcmp(opts->command, "check") != 0 &&
+        strcmp(opts->command, "openapi") != 0)
         return snprintf(err, errsize, "unknown command '%s' (see --help)", opts->command), -1;
     if (opts->app_path == NULL)
         return snprintf(err, errsize, "%s: no APP given (a .lua file or a directory holding app.lua)", opts->command), -1;

@@ -4,7 +4,9 @@
  * knowledge, and TLS with ALPN on the same socket), and dispatches requests
  * to the app's handler. On SIGTERM or SIGINT it stops accepting, asks h2o to
  * wind connections down, and waits for in-flight responses up to the grace
- * period.
+ * period. On SIGHUP (moontide dev's master sends it when a file changed) it
+ * loads the app again: new requests run the new code, requests in flight
+ * finish on the old, and connections stay open.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,13 +17,35 @@
 #include "timers.h"
 #include "worker.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 static h2o_accept_ctx_t accept_ctx;
 
 static void on_stop_signal(int signo)
 {
     (void)signo;
     stop_requested = 1;
+}
+
+static void on_reload_signal(int signo)
+{
+    (void)signo;
+    reload_requested = 1;
+}
+
+/* A new generation of the app for new requests; one that fails to load leaves the old one serving. */
+static void reload(mt_handler_t *handler, const mt_options_t *opts)
+{
+    reload_requested = 0;
+    mt_problems_t problems;
+    mt_app_t *app = mt_app_load(opts->app_path, &problems);
+    if (app == NULL) {
+        for (size_t i = 0; i != problems.count; i++)
+            mt_log_error("reload failed, the previous code keeps serving: %s", problems.lines[i]);
+        mt_problems_free(&problems);
+        return;
+    }
+    mt_handler_set_app(handler, app);
+    mt_log_debug("reloaded %s", app->path);
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -49,6 +73,9 @@ int mt_worker_run(const mt_worker_config_t *config)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    struct sigaction reload_sa = {.sa_handler = on_reload_signal};
+    sigemptyset(&reload_sa.sa_mask);
+    sigaction(SIGHUP, &reload_sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     mt_json_use_region();
@@ -57,7 +84,8 @@ int mt_worker_run(const mt_worker_config_t *config)
     globalconf.max_request_entity_size = opts->max_body;
     h2o_hostconf_t *hostconf = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
-    mt_handler_register(pathconf, config->app, config->busy, (uint64_t)(opts->timeout * 1000));
+    mt_handler_t *handler = mt_handler_register(pathconf, config->app, config->busy, (uint64_t)(opts->timeout * 1000),
+                                                opts->dev);
     if (config->access_log_fd >= 0)
         mt_access_log_register(pathconf, config->access_log_fd);
 
@@ -72,8 +100,11 @@ int mt_worker_run(const mt_worker_config_t *config)
     h2o_socket_read_start(listener, on_accept);
 
     /* a signal interrupts the wait; the bound only covers one arriving just before it */
-    while (!stop_requested)
+    while (!stop_requested) {
         h2o_evloop_run(loop, 1000);
+        if (reload_requested)
+            reload(handler, opts);
+    }
 
     h2o_socket_read_stop(listener);
     h2o_socket_close(listener);

@@ -51,15 +51,15 @@ SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime 
 
 
 class Server:
-    def __init__(self, app, *args, workers=1, port=None, scheme="http", env=None):
+    def __init__(self, app, *args, workers=1, port=None, scheme="http", env=None, command="run"):
         self.port = port or free_port()
         self.host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
         self.scheme = scheme
         self.dir = tempfile.mkdtemp(prefix="moontide-test-")
         self.stderr_path = os.path.join(self.dir, "stderr")
         self.stdout_path = os.path.join(self.dir, "stdout")
-        cmd = [BIN, "run", app if os.path.isabs(app) else app_path(app), "--port", str(self.port),
-               "--workers", str(workers), *args]
+        cmd = [BIN, command, app if os.path.isabs(app) else app_path(app), "--port", str(self.port),
+               *(["--workers", str(workers)] if workers is not None else []), *args]
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"),
                                      stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
         try:
