@@ -68,6 +68,45 @@ static void send_internal_error(mt_call_t *call)
     mt_response_send_detail(call->req, 500, "Internal Server Error");
 }
 
+/* The client asks for HTML first (a browser): it gets the traceback as a page, anyone else as JSON. */
+static int wants_html(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1);
+    return i >= 0 && h2o_strstr(req->headers.entries[i].value.base, req->headers.entries[i].value.len,
+                                H2O_STRLIT("text/html")) != SIZE_MAX;
+}
+
+#define APPEND_LITERAL(buf, lit) mt_buf_append((buf), (lit), sizeof(lit) - 1)
+
+/* moontide dev's 500: the error and its traceback, for the person at the other end. */
+static void send_traceback(mt_call_t *call, const char *trace, size_t len)
+{
+    mt_buf_t body = {0};
+    int rc, html = wants_html(call->req);
+    if (html) {
+        rc = APPEND_LITERAL(&body, "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
+                                   "<title>500 Internal Server Error</title></head>\n<body>\n"
+                                   "<h1>500 Internal Server Error</h1>\n<p>moontide dev: the handler failed.</p>\n<pre>");
+        for (size_t i = 0; rc == 0 && i != len; i++) {
+            switch (trace[i]) {
+            case '&': rc = mt_buf_append(&body, "&amp;", 5); break;
+            case '<': rc = mt_buf_append(&body, "&lt;", 4); break;
+            case '>': rc = mt_buf_append(&body, "&gt;", 4); break;
+            default: rc = mt_buf_append(&body, trace + i, 1); break;
+            }
+        }
+        rc |= APPEND_LITERAL(&body, "</pre>\n</body>\n</html>\n");
+    } else {
+        rc = APPEND_LITERAL(&body, "{\"detail\":\"Internal Server Error\",\"traceback\":") |
+             mt_json_encode_string(&body, trace, len) | APPEND_LITERAL(&body, "}");
+    }
+    if (rc == 0)
+        mt_response_send(call->req, 500, html ? "text/html; charset=utf-8" : "application/json", body.data, body.len);
+    else
+        send_internal_error(call);
+    mt_buf_free(&body);
+}
+
 /* A Lua error that is not moontide.raise: log the traceback, answer 500. */
 static void fail_with_traceback(mt_call_t *call, lua_State *co)
 {
@@ -79,17 +118,11 @@ static void fail_with_traceback(mt_call_t *call, lua_State *co)
     mt_log_error("handler for %s %s (%s) failed: %s", mt_method_name(call->route->method), call->route->pattern,
                  call->route->where, lua_tostring(L, -1));
     if (call->handler->dev) { /* moontide dev: the traceback in the answer too */
-        mt_buf_t body = {0};
         size_t len;
         const char *trace = lua_tolstring(L, -1, &len);
-        if (mt_buf_append(&body, "{\"detail\":\"Internal Server Error\",\"traceback\":", 46) == 0 &&
-            mt_json_encode_string(&body, trace, len) == 0 && mt_buf_append(&body, "}", 1) == 0) {
-            lua_pop(L, 1);
-            mt_response_send(call->req, 500, "application/json", body.data, body.len);
-            mt_buf_free(&body);
-            return;
-        }
-        mt_buf_free(&body);
+        send_traceback(call, trace, len);
+        lua_pop(L, 1);
+        return;
     }
     lua_pop(L, 1);
     send_internal_error(call);

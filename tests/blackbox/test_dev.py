@@ -111,6 +111,10 @@ class Dev(unittest.TestCase):
         self.assertEqual(body["detail"], "Internal Server Error")
         self.assertIn("boom in v1", body["traceback"])
         self.assertIn("stack traceback", body["traceback"])
+        status, headers, page = self.server.request("GET", "/boom", headers={"Accept": "text/html,*/*"})
+        self.assertEqual((status, headers["content-type"]), (500, "text/html; charset=utf-8"))
+        self.assertIn("<pre>", page.decode())
+        self.assertIn("boom in v1", page.decode())
 
 
 class RunHidesTracebacks(unittest.TestCase):
