@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "app.h"
+#include "bundle.h"
 #include "docs.h"
 #include "embedded.h"
 #include "lua_api.h"
@@ -48,9 +49,33 @@ static int embedded_searcher(lua_State *L)
     return 1;
 }
 
-/* Reads a whole file; NULL when it cannot. */
+/* Loads one of the app's Lua files: from the bundle in a built binary, else from disk. */
+static int load_app_file(lua_State *L, const char *path)
+{
+    if (mt_bundle == NULL)
+        return luaL_loadfile(L, path);
+    const mt_bundle_file_t *file = mt_bundle_find(path);
+    if (file == NULL) {
+        lua_pushfstring(L, "cannot open %s (not in this built app)", path);
+        return LUA_ERRFILE;
+    }
+    char chunkname[4096];
+    snprintf(chunkname, sizeof(chunkname), "@%s", path);
+    return luaL_loadbuffer(L, file->bytecode, file->bytecode_len, chunkname);
+}
+
+/* Reads a whole file (a built app's: its annotation lines); NULL when it cannot. */
 static char *read_file(const char *path, size_t *len)
 {
+    if (mt_bundle != NULL) {
+        const mt_bundle_file_t *file = mt_bundle_find(path);
+        char *copy = file != NULL ? malloc(file->annotations_len + 1) : NULL;
+        if (copy != NULL) {
+            memcpy(copy, file->annotations, file->annotations_len);
+            *len = file->annotations_len;
+        }
+        return copy;
+    }
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
@@ -95,6 +120,23 @@ static int app_file_searcher(lua_State *L)
 {
     mt_app_t *app = lua_touserdata(L, lua_upvalueindex(1));
     const char *name = luaL_checkstring(L, 1);
+    if (mt_bundle != NULL) { /* a built app: its modules are in the bundle, under the paths they had */
+        char path[4096], *p;
+        for (int init = 0; init < 2; init++) {
+            snprintf(path, sizeof(path), "%s/%s%s", app->dir, name, init ? "/init.lua" : ".lua");
+            for (p = path + strlen(app->dir) + 1; *p != '\0' && strcmp(p, ".lua") != 0 && strcmp(p, "/init.lua") != 0; p++)
+                if (*p == '.')
+                    *p = '/';
+            if (mt_bundle_find(path) != NULL) {
+                add_file(app, path);
+                if (load_app_file(L, path) != 0)
+                    return luaL_error(L, "error loading module '%s' from '%s':\n\t%s", name, path, lua_tostring(L, -1));
+                return 1;
+            }
+        }
+        lua_pushfstring(L, "\n\tno module '%s' in this built app", name);
+        return 1;
+    }
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "searchpath");
     lua_pushvalue(L, 1);
@@ -408,6 +450,12 @@ static int resolve_paths(mt_app_t *app, const char *app_path)
 {
     struct stat st;
     char resolved[PATH_MAX];
+    if (mt_bundle != NULL) { /* a built app: its main file, under the path it had when built */
+        const char *main_file = mt_bundle->files[0].name, *slash = strrchr(main_file, '/');
+        app->path = strdup(main_file);
+        app->dir = slash == NULL ? strdup(".") : strndup(main_file, (size_t)(slash - main_file) + (slash == main_file));
+        return 0;
+    }
     if (stat(app_path, &st) != 0) {
         mt_schema_problem_line(app->schema, "%s: %s", app_path, strerror(errno));
         return -1;
@@ -463,7 +511,7 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
     add_file(app, app->path);
 
     lua_pushcfunction(L, traceback_handler);
-    if (luaL_loadfile(L, app->path) != 0 || lua_pcall(L, 0, 1, -2) != 0) {
+    if (load_app_file(L, app->path) != 0 || lua_pcall(L, 0, 1, -2) != 0) {
         const char *msg = lua_tostring(L, -1);
         mt_schema_problem_line(app->schema, "%.*s", (int)strcspn(msg, "\n"), msg);
         /* still read what annotations there are, so `check` reports them too */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "access_log.h"
+#include "bundle.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -92,6 +93,59 @@ static int openapi(const mt_options_t *opts)
     return rc;
 }
 
+/* moontide build APP -o OUT */
+static int build(const mt_options_t *opts)
+{
+    mt_problems_t problems;
+    char err[1024];
+    mt_app_t *app = mt_app_load(opts->app_path, &problems);
+    if (app == NULL) {
+        for (size_t i = 0; i != problems.count; i++)
+            fprintf(stderr, "%s\n", problems.lines[i]);
+        fprintf(stderr, "moontide: %zu problem(s) in %s: nothing written\n", problems.count, opts->app_path);
+        mt_problems_free(&problems);
+        return 1;
+    }
+    int rc = mt_bundle_write(app, opts->output, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "moontide: error: %s\n", err);
+    else
+        printf("wrote %s: %s and %zu Lua file(s)\n", opts->output, app->path, app->num_files);
+    mt_app_free(app);
+    return rc != 0;
+}
+
+/*
+ * A built app's command line: `OUT [options]` is `run APP [options]`, `OUT
+ * openapi` is `openapi APP`; APP is the app inside. Returns a new argv (and
+ * updates *argc), or NULL with err set.
+ */
+static char **built_app_argv(int *count, char **argv, char *err, size_t errsize)
+{
+    int argc = *count;
+    const char *first = argc > 1 ? argv[1] : "";
+    if (strcmp(first, "run") == 0 || strcmp(first, "dev") == 0 || strcmp(first, "check") == 0 ||
+        strcmp(first, "build") == 0) {
+        snprintf(err, errsize, "%s: this executable serves the app built into it: '%s [options]' serves it, "
+                               "'%s openapi' prints its OpenAPI document", first, argv[0], argv[0]);
+        return NULL;
+    }
+    char **out = calloc((size_t)argc + 3, sizeof(char *));
+    if (out == NULL) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    int openapi = strcmp(first, "openapi") == 0;
+    out[0] = argv[0];
+    out[1] = openapi ? "openapi" : "run";
+    out[2] = (char *)mt_bundle->files[0].name;
+    int n = 3;
+    for (int i = 1 + openapi; i < argc; i++)
+        out[n++] = argv[i];
+    *count = n;
+    return out;
+}
+
 /* moontide check APP: every problem, one per line on stdout, in file order; exit 1 when there is any. */
 static int check(const mt_options_t *opts)
 {
@@ -118,6 +172,14 @@ int main(int argc, char **argv)
     mt_options_t opts;
     char err[512];
     signal(SIGPIPE, SIG_IGN);
+    if (mt_bundle_open_self(err, sizeof(err)) != 0)
+        return fail(err);
+    char **built_argv = NULL;
+    if (mt_bundle != NULL) {
+        if ((built_argv = built_app_argv(&argc, argv, err, sizeof(err))) == NULL)
+            return fail(err);
+        argv = built_argv;
+    }
     if (mt_options_parse(&opts, argc, argv, err, sizeof(err)) != 0)
         return fail(err);
     if (opts.show_help) {
@@ -133,5 +195,7 @@ int main(int argc, char **argv)
         return check(&opts);
     if (strcmp(opts.command, "openapi") == 0)
         return openapi(&opts);
+    if (strcmp(opts.command, "build") == 0)
+        return build(&opts);
     return run(&opts);
 }

@@ -21,6 +21,8 @@ void mt_options_usage(FILE *out)
           "  moontide dev APP [options]   serve APP, reloading it when a file of it changes; tracebacks in 500s\n"
           "  moontide check APP           load APP and check its annotations: FILE:LINE: message per problem\n"
           "  moontide openapi APP         print APP's OpenAPI 3.1 document (what /openapi.json serves)\n"
+          "  moontide build APP -o OUT    write OUT: this executable with APP built in (OUT [options] serves it,\n"
+          "                               OUT openapi prints its document)\n"
           "  moontide --version | --help\n"
           "\n"
           "options:\n"
@@ -85,7 +87,7 @@ static int parse_seconds(const char *text, double *out)
 int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_t errsize)
 {
     enum { OPT_HOST = 256, OPT_PORT, OPT_WORKERS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-           OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+           OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
@@ -99,6 +101,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"output", required_argument, NULL, OPT_OUTPUT},
         {NULL, 0, NULL, 0},
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -110,7 +113,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
     int c;
     /* "+" stops at the first non-option so that `moontide run APP --port 1` reads left to right */
     while (optind < argc) {
-        if ((c = getopt_long(argc, argv, "+:", longopts, NULL)) == -1) {
+        if ((c = getopt_long(argc, argv, "+:o:", longopts, NULL)) == -1) {
             /* a positional word: the command, then APP */
             const char *word = argv[optind++];
             if (opts->command == NULL)
@@ -143,6 +146,9 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
             if (parse_seconds(arg, &opts->timeout) != 0)
                 return snprintf(err, errsize, "--timeout: '%s' is not a positive number of seconds", arg), -1;
             break;
+        case OPT_OUTPUT:
+            opts->output = arg;
+            break;
         case OPT_GRACE:
             if (parse_seconds(arg, &opts->grace) != 0)
                 return snprintf(err, errsize, "--grace: '%s' is not a positive number of seconds", arg), -1;
@@ -170,8 +176,10 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
     if (opts->dev && !workers_given)
         opts->workers = 1;
     if (strcmp(opts->command, "run") != 0 && !opts->dev && strcmp(opts->command, "check") != 0 &&
-        strcmp(opts->command, "openapi") != 0)
+        strcmp(opts->command, "openapi") != 0 && strcmp(opts->command, "build") != 0)
         return snprintf(err, errsize, "unknown command '%s' (see --help)", opts->command), -1;
+    if (strcmp(opts->command, "build") == 0 && opts->output == NULL)
+        return snprintf(err, errsize, "build: say where to write the executable with -o OUT"), -1;
     if (opts->app_path == NULL)
         return snprintf(err, errsize, "%s: no APP given (a .lua file or a directory holding app.lua)", opts->command), -1;
     if ((opts->tls_cert == NULL) != (opts->tls_key == NULL))

@@ -24,6 +24,7 @@ typedef struct st_mt_options_t {
     int show_help;
     int show_version;
     int dev; /* moontide dev: reload on change, tracebacks in error responses */
+    const char *output; /* build: -o OUT */
 } mt_options_t;
 
 /* Returns 0, or -1 with a one-line reason in err. */

@@ -58,8 +58,9 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="moontide-test-")
         self.stderr_path = os.path.join(self.dir, "stderr")
         self.stdout_path = os.path.join(self.dir, "stdout")
-        cmd = [BIN, command, app if os.path.isabs(app) else app_path(app), "--port", str(self.port),
-               *(["--workers", str(workers)] if workers is not None else []), *args]
+        # command=None: `app` is an executable built by `moontide build`, which takes the options alone
+        head = [app] if command is None else [BIN, command, app if os.path.isabs(app) else app_path(app)]
+        cmd = [*head, "--port", str(self.port), *(["--workers", str(workers)] if workers is not None else []), *args]
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"),
                                      stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
         try:
