@@ -72,6 +72,17 @@ static const char *get_piece(const char **p, const char *end, size_t *len)
     return piece;
 }
 
+static void bundle_free(mt_bundle_t *bundle)
+{
+    if (bundle == NULL)
+        return;
+    for (size_t i = 0; i != bundle->num_files; i++)
+        free((char *)bundle->files[i].name);
+    free(bundle->files);
+    free(bundle->payload);
+    free(bundle);
+}
+
 int mt_bundle_open_self(char *err, size_t errsize)
 {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -116,13 +127,12 @@ int mt_bundle_open_self(char *err, size_t errsize)
     if (count == 0 || count > 100000 || (bundle->files = calloc(count, sizeof(*bundle->files))) == NULL)
         goto damaged;
     for (size_t i = 0; i != count; i++) {
-        mt_bundle_file_t *f = bundle->files + i;
+        mt_bundle_file_t *f = bundle->files + bundle->num_files++;
         const char *name = get_piece(&p, end, &piece_len);
         if (name == NULL || (f->name = strndup(name, piece_len)) == NULL ||
             (f->bytecode = get_piece(&p, end, &f->bytecode_len)) == NULL ||
             (f->annotations = get_piece(&p, end, &f->annotations_len)) == NULL)
             goto damaged;
-        bundle->num_files++;
     }
     if (p != end)
         goto damaged;
@@ -131,14 +141,14 @@ int mt_bundle_open_self(char *err, size_t errsize)
 damaged:
     snprintf(err, errsize, "this executable's app is damaged (bad layout): build it again with moontide build");
 fail:
-    if (bundle != NULL) {
-        for (size_t i = 0; i != bundle->num_files; i++)
-            free((char *)bundle->files[i].name);
-        free(bundle->files);
-        free(bundle->payload);
-    }
-    free(bundle);
+    bundle_free(bundle);
     return -1;
+}
+
+void mt_bundle_close(void)
+{
+    bundle_free((mt_bundle_t *)mt_bundle);
+    mt_bundle = NULL;
 }
 
 const mt_bundle_file_t *mt_bundle_find(const char *name)

@@ -31,6 +31,9 @@ extern const mt_bundle_t *mt_bundle;
 /* Looks for an app appended to this executable. Returns 0 (mt_bundle set, or NULL when none) or -1 with err set. */
 int mt_bundle_open_self(char *err, size_t errsize);
 
+/* Frees what mt_bundle_open_self read. */
+void mt_bundle_close(void);
+
 /* The bundled file called `name`, or NULL. */
 const mt_bundle_file_t *mt_bundle_find(const char *name);
 

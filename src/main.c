@@ -167,19 +167,11 @@ static int check(const mt_options_t *opts)
     return 1;
 }
 
-int main(int argc, char **argv)
+/* The command named on the command line. */
+static int command(int argc, char **argv)
 {
     mt_options_t opts;
     char err[512];
-    signal(SIGPIPE, SIG_IGN);
-    if (mt_bundle_open_self(err, sizeof(err)) != 0)
-        return fail(err);
-    char **built_argv = NULL;
-    if (mt_bundle != NULL) {
-        if ((built_argv = built_app_argv(&argc, argv, err, sizeof(err))) == NULL)
-            return fail(err);
-        argv = built_argv;
-    }
     if (mt_options_parse(&opts, argc, argv, err, sizeof(err)) != 0)
         return fail(err);
     if (opts.show_help) {
@@ -198,4 +190,21 @@ int main(int argc, char **argv)
     if (strcmp(opts.command, "build") == 0)
         return build(&opts);
     return run(&opts);
+}
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    signal(SIGPIPE, SIG_IGN);
+    if (mt_bundle_open_self(err, sizeof(err)) != 0)
+        return fail(err);
+    char **built_argv = NULL;
+    if (mt_bundle != NULL && (argv = built_argv = built_app_argv(&argc, argv, err, sizeof(err))) == NULL) {
+        mt_bundle_close();
+        return fail(err);
+    }
+    int status = command(argc, argv);
+    free(built_argv);
+    mt_bundle_close();
+    return status;
 }
