@@ -80,6 +80,15 @@ class Build(unittest.TestCase):
         finally:
             server.close()
 
+    def test_it_needs_only_the_c_library_and_openssl(self):
+        """OUT links h2o, cJSON, LuaJIT and PCRE2 in (the build's static_deps, which .ci/build sets up)."""
+        listed = subprocess.run(["ldd", self.out], capture_output=True, text=True, timeout=20).stdout
+        names = [line.split()[0] for line in listed.splitlines() if line.strip()]
+        allowed = ("linux-vdso.so", "ld-linux", "/lib64/ld-linux", "libc.so", "libm.so", "libdl.so", "libpthread.so",
+                   "libgcc_s.so", "libssl.so", "libcrypto.so", "libz.so")
+        self.assertTrue(names, listed)
+        self.assertEqual([n for n in names if not any(n.startswith(a) or a in n for a in allowed)], [], listed)
+
     def test_a_damaged_or_truncated_app_is_refused(self):
         with open(self.out, "rb") as f:
             data = f.read()
