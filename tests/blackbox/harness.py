@@ -51,7 +51,7 @@ SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime 
 
 
 class Server:
-    def __init__(self, app, *args, workers=1, port=None, scheme="http", env=None, command="run"):
+    def __init__(self, app, *args, workers=1, port=None, scheme="http", env=None, command="run", cwd=None):
         self.port = port or free_port()
         self.host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
         self.scheme = scheme
@@ -62,7 +62,7 @@ class Server:
         head = [app] if command is None else [BIN, command, app if os.path.isabs(app) else app_path(app)]
         cmd = [*head, "--port", str(self.port), *(["--workers", str(workers)] if workers is not None else []), *args]
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"),
-                                     stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+                                     stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}, cwd=cwd)
         try:
             wait_until(self._accepting, what=f"moontide to listen on port {self.port}")
         except AssertionError:

@@ -42,7 +42,7 @@ class Build(unittest.TestCase):
 
     def test_it_serves_without_its_sources(self):
         self.assertIn("and 3 Lua file(s)", self.build_report)
-        server = Server(self.out, command=None, env={"LD_LIBRARY_PATH": "/nonexistent"})
+        server = Server(self.out, command=None, env={"LD_LIBRARY_PATH": "/nonexistent"}, cwd=self.elsewhere)
         try:
             status, _, body = server.request("GET", "/books?limit=1")
             self.assertEqual(status, 200)

@@ -18,6 +18,11 @@ local app = moontide.app {{ title = "dev", version = "1" }}
 app:get("/v", function(req) return {{ v = {v}, greeting = greeting.text }} end)
 app:get("/slow", function(req) moontide.sleep(1) return {{ v = {v} }} end)
 app:get("/boom", function(req) error("boom in v{v}") end)
+app:get("/events", function(req)
+  return moontide.sse(function(emit)
+    for i = 1, 8 do emit {{ data = "v{v} " .. i }} moontide.sleep(0.1) end
+  end)
+end)
 {extra}
 return app
 """
@@ -82,6 +87,21 @@ class Dev(unittest.TestCase):
             self.assertEqual(read_response(slow), {"v": 1}, "the request in flight ran the old code")
             kept.sendall(b"GET /v HTTP/1.1\r\nHost: x\r\n\r\n")  # the same connection, still open
             self.assertEqual(read_response(kept)["v"], 2)
+
+    def test_an_open_stream_finishes_on_the_old_code(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = s.recv(65536)
+            self.write(5)
+            wait_until(self.serves(5), timeout=5, interval=0.01, what="the new code to serve")
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        text = data.decode()
+        self.assertEqual([f"data: v1 {i}" in text for i in range(1, 9)], [True] * 8, text)
+        self.assertNotIn("v5", text)
 
     def test_a_module_change_reloads_too(self):
         self.write_module("bonjour")
