@@ -76,18 +76,26 @@ static int compare_problems(const void *a, const void *b)
     return (xl > yl) - (xl < yl);
 }
 
-/* moontide openapi APP: the document /openapi.json serves, byte for byte, without serving. */
-static int openapi(const mt_options_t *opts)
+/* Loads APP for a command that does not serve; NULL after printing every problem to stderr. */
+static mt_app_t *load_or_report(const char *app_path, const char *consequence)
 {
     mt_problems_t problems;
-    mt_app_t *app = mt_app_load(opts->app_path, &problems);
+    mt_app_t *app = mt_app_load(app_path, &problems);
     if (app == NULL) {
         for (size_t i = 0; i != problems.count; i++)
             fprintf(stderr, "%s\n", problems.lines[i]);
-        fprintf(stderr, "moontide: %zu problem(s) in %s\n", problems.count, opts->app_path);
+        fprintf(stderr, "moontide: %zu problem(s) in %s%s\n", problems.count, app_path, consequence);
         mt_problems_free(&problems);
-        return 1;
     }
+    return app;
+}
+
+/* moontide openapi APP: the document /openapi.json serves, byte for byte, without serving. */
+static int openapi(const mt_options_t *opts)
+{
+    mt_app_t *app = load_or_report(opts->app_path, "");
+    if (app == NULL)
+        return 1;
     int rc = fwrite(app->openapi.data, 1, app->openapi.len, stdout) == app->openapi.len && fflush(stdout) == 0 ? 0 : 1;
     mt_app_free(app);
     return rc;
@@ -96,16 +104,10 @@ static int openapi(const mt_options_t *opts)
 /* moontide build APP -o OUT */
 static int build(const mt_options_t *opts)
 {
-    mt_problems_t problems;
     char err[1024];
-    mt_app_t *app = mt_app_load(opts->app_path, &problems);
-    if (app == NULL) {
-        for (size_t i = 0; i != problems.count; i++)
-            fprintf(stderr, "%s\n", problems.lines[i]);
-        fprintf(stderr, "moontide: %zu problem(s) in %s: nothing written\n", problems.count, opts->app_path);
-        mt_problems_free(&problems);
+    mt_app_t *app = load_or_report(opts->app_path, ": nothing written");
+    if (app == NULL)
         return 1;
-    }
     int rc = mt_bundle_write(app, opts->output, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "moontide: error: %s\n", err);
