@@ -12,7 +12,7 @@
 typedef struct st_encoder_t {
     lua_State *L;
     mt_buf_t *out;
-    int array_mt; /* stack index of the array metatable */
+    int base; /* the stack's top when encoding began: a failed encode is unwound to it */
     const void *path[MT_JSON_MAX_DEPTH]; /* tables being encoded, for cycles */
     int depth;
     const char *err;
@@ -295,9 +295,10 @@ static int encode_table(encoder_t *e, int index)
     e->path[e->depth++] = table;
     int rc, is_array = 0;
     long len = -1;
-    if (lua_getmetatable(L, index)) {
-        is_array = lua_rawequal(L, -1, e->array_mt);
-        lua_pop(L, 1);
+    if (lua_getmetatable(L, index)) { /* most tables have none: the array mark is looked up only then */
+        mt_json_push_array_mt(L);
+        is_array = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
     }
     if (is_array) {
         len = (long)lua_objlen(L, index);
@@ -345,17 +346,16 @@ static int encode_value(encoder_t *e, int index)
 int mt_json_encode(lua_State *L, int index, mt_buf_t *out, const char **err)
 {
     index = index < 0 ? lua_gettop(L) + index + 1 : index;
-    mt_json_push_array_mt(L);
     encoder_t e; /* not zeroed as a whole: path is 8 KB and only its first `depth` entries are read */
     e.L = L;
     e.out = out;
-    e.array_mt = lua_gettop(L);
+    e.base = lua_gettop(L);
     e.depth = 0;
     e.err = NULL;
     int rc = encode_value(&e, index);
     if (rc != 0)
         *err = e.err != NULL ? e.err : "out of memory";
     /* also drops what a failed encode left on the stack */
-    lua_settop(L, e.array_mt - 1);
+    lua_settop(L, e.base);
     return rc;
 }
