@@ -220,9 +220,16 @@ static void sse_lines(mt_buf_t *out, const char *prefix, size_t prefix_len, cons
     }
 }
 
-/* The fields of an event, in the order they are written; their values go to stack slots 2.. */
+/* The fields of an event, in the order they are written. */
+enum { COMMENT, EVENT, ID, RETRY, DATA, NUM_FIELDS };
 static const char *const event_fields[] = {"comment", "event", "id", "retry", "data"};
-enum { COMMENT = 2, EVENT, ID, RETRY, DATA, NUM_SLOTS = 5 };
+
+static int event_field(const char *key)
+{
+    static const char firsts[] = "ceird";
+    const char *at = key[0] != '\0' ? strchr(firsts, key[0]) : NULL;
+    return at != NULL && strcmp(key, event_fields[at - firsts]) == 0 ? (int)(at - firsts) : -1;
+}
 
 /*
  * emit{event=, data=, id=, retry=, comment=} or emit(data) -> true, or false
@@ -236,52 +243,51 @@ static int stream_emit(lua_State *L)
         lua_pushboolean(L, 0);
         return 1;
     }
+    int at[NUM_FIELDS] = {0}; /* where each field's value is on the stack; 0: absent */
     lua_settop(L, 1);
-    for (int i = 0; i < NUM_SLOTS; i++)
-        lua_pushnil(L);
     if (lua_type(L, 1) != LUA_TTABLE) { /* emit(data) */
-        lua_pushvalue(L, 1);
-        lua_replace(L, DATA);
+        at[DATA] = 1;
     } else {
         lua_pushnil(L);
         while (lua_next(L, 1) != 0) {
             const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-            int slot = 0;
-            for (int i = 0; i < NUM_SLOTS && slot == 0; i++)
-                slot = strcmp(key, event_fields[i]) == 0 ? COMMENT + i : 0;
-            if (slot == 0)
+            int field = event_field(key);
+            if (field < 0)
                 return luaL_error(L, "emit: unknown field '%s' (comment, event, id, retry, data)", key);
-            lua_replace(L, slot);
+            at[field] = lua_gettop(L); /* the value stays; the key goes on top again for lua_next */
+            lua_pushvalue(L, -2);
         }
     }
     mt_buf_t *out = &s->pending;
     size_t mark = out->len;
-    if (!lua_isnil(L, COMMENT)) {
+    if (at[COMMENT] != 0) {
         size_t len;
-        const char *comment = lua_tolstring(L, COMMENT, &len);
+        const char *comment = lua_type(L, at[COMMENT]) == LUA_TSTRING ? lua_tolstring(L, at[COMMENT], &len) : NULL;
         if (comment == NULL)
             return luaL_error(L, "emit: comment must be a string");
         sse_lines(out, ": ", 2, comment, len);
     }
-    static const char *const line_fields[] = {[EVENT] = "event", [ID] = "id", [RETRY] = "retry"};
-    for (int slot = EVENT; slot <= RETRY; slot++) {
-        lua_Number n = lua_tonumber(L, slot);
-        int bad_retry = slot == RETRY && (lua_type(L, slot) != LUA_TNUMBER || n < 0 || n != (lua_Number)(long long)n);
-        if (!lua_isnil(L, slot) && (bad_retry || sse_line_field(L, out, line_fields[slot], slot) != 0)) {
+    for (int field = EVENT; field <= RETRY; field++) {
+        if (at[field] == 0)
+            continue;
+        lua_Number n = lua_tonumber(L, at[field]);
+        int bad_retry = field == RETRY && (lua_type(L, at[field]) != LUA_TNUMBER || n < 0 || n != (lua_Number)(long long)n);
+        if (bad_retry || sse_line_field(L, out, event_fields[field], at[field]) != 0) {
             out->len = mark;
-            return luaL_error(L, slot == RETRY ? "emit: retry must be a whole number of milliseconds"
-                                               : "emit: %s must be a string or a number without CR, LF or NUL",
-                              line_fields[slot]);
+            return luaL_error(L, field == RETRY ? "emit: retry must be a whole number of milliseconds"
+                                                : "emit: %s must be a string or a number without CR, LF or NUL",
+                              event_fields[field]);
         }
     }
-    if (lua_type(L, DATA) == LUA_TSTRING) {
+    int data_type = at[DATA] != 0 ? lua_type(L, at[DATA]) : LUA_TNIL;
+    if (data_type == LUA_TSTRING) {
         size_t len;
-        const char *data = lua_tolstring(L, DATA, &len);
+        const char *data = lua_tolstring(L, at[DATA], &len);
         sse_lines(out, "data: ", 6, data, len);
-    } else if (!lua_isnil(L, DATA)) { /* a table, number or boolean: JSON, which holds no line break */
+    } else if (data_type != LUA_TNIL) { /* a table, number or boolean: JSON, which holds no line break */
         const char *err;
         mt_buf_append(out, "data: ", 6);
-        if (mt_json_encode(L, DATA, out, &err) != 0) {
+        if (mt_json_encode(L, at[DATA], out, &err) != 0) {
             out->len = mark;
             return luaL_error(L, "emit: data cannot be encoded as JSON: %s", err);
         }
