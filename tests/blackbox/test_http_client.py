@@ -25,6 +25,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from harness import Server, app_path, free_port, wait_until
 
 
+def dual_stack():
+    """Whether this machine can listen on :: for IPv6 and IPv4 at once."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::", 0))
+        return True
+    except OSError:
+        return False
+
+
+# Upstreams that "localhost" URLs reach: the client tries one of the name's
+# addresses (docs/guide.md, Outbound HTTP), and /etc/hosts may map it to ::1
+# as well as 127.0.0.1, so the upstream listens on both when it can.
+ALL_LOOPBACK = ("--host", "::") if dual_stack() else ()
+
+
 class PyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -233,7 +249,7 @@ class Common(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.py = PyUpstream()
-        cls.upstream = Server("http_upstream.lua")
+        cls.upstream = Server("http_upstream.lua", *ALL_LOOPBACK)
         cls.server = Server("http_client.lua", *cls.server_args, workers=1, env={"UPSTREAM": cls.upstream.url})
 
     @classmethod
@@ -590,8 +606,9 @@ class Https(unittest.TestCase):
             for path in (good[0], wrong[0]):
                 with open(path) as f:
                     out.write(f.read())
-        cls.good = Server("http_upstream.lua", "--tls-cert", good[0], "--tls-key", good[1], scheme="https")
-        cls.wrong = Server("http_upstream.lua", "--tls-cert", wrong[0], "--tls-key", wrong[1], scheme="https")
+        cls.good = Server("http_upstream.lua", "--tls-cert", good[0], "--tls-key", good[1], *ALL_LOOPBACK, scheme="https")
+        cls.wrong = Server("http_upstream.lua", "--tls-cert", wrong[0], "--tls-key", wrong[1], *ALL_LOOPBACK,
+                           scheme="https")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*untrusted)
         cls.py = PyUpstream(tls_context=context)
