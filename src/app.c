@@ -64,7 +64,28 @@ static int load_app_file(lua_State *L, const char *path)
     return luaL_loadbuffer(L, file->bytecode, file->bytecode_len, chunkname);
 }
 
-/* Reads a whole file (a built app's: its annotation lines); NULL when it cannot. */
+char *mt_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    mt_buf_t buf = {0};
+    char chunk[65536];
+    size_t n;
+    if (f == NULL)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (mt_buf_append(&buf, chunk, n) != 0)
+            break;
+    int failed = ferror(f) || !feof(f);
+    fclose(f);
+    if (failed) {
+        mt_buf_free(&buf);
+        return NULL;
+    }
+    *len = buf.len;
+    return buf.data != NULL ? buf.data : calloc(1, 1);
+}
+
+/* A file's text for its annotations (a built app's: its annotation lines); NULL when it cannot. */
 static char *read_file(const char *path, size_t *len)
 {
     if (mt_bundle != NULL) {
@@ -76,26 +97,7 @@ static char *read_file(const char *path, size_t *len)
         }
         return copy;
     }
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *text = NULL;
-    size_t cap = 0;
-    *len = 0;
-    for (;;) {
-        if (*len + 4096 > cap) {
-            char *grown = realloc(text, cap = cap * 2 + 8192);
-            if (grown == NULL)
-                break;
-            text = grown;
-        }
-        size_t n = fread(text + *len, 1, cap - *len, f);
-        *len += n;
-        if (n == 0)
-            break;
-    }
-    fclose(f);
-    return text;
+    return mt_read_file(path, len);
 }
 
 static void add_file(mt_app_t *app, const char *path)
@@ -246,6 +248,19 @@ static void attach_annotations(mt_app_t *app, mt_route_t *route, int entry)
                                      route->num_params, file, line);
 }
 
+/* Puts a route (method and pattern set) into the router and keeps its parameter names. Returns 0, or -1 with *err. */
+static int register_route(mt_app_t *app, mt_route_t *route, const char **err)
+{
+    mt_slice_t names[MT_ROUTER_MAX_PARAMS];
+    int num_params = mt_router_pattern_params(route->pattern, names, MT_ROUTER_MAX_PARAMS, err);
+    if (num_params < 0 || mt_router_add(app->router, route->method, route->pattern, route, err) != 0)
+        return -1;
+    route->param_names = calloc((size_t)num_params + 1, sizeof(char *));
+    for (int i = 0; route->param_names != NULL && i < num_params; i++)
+        route->param_names[route->num_params++] = strndup(names[i].base, names[i].len);
+    return 0;
+}
+
 /* Copies one entry of app._routes (on top of the stack) into C and the router. */
 static void add_route(mt_app_t *app)
 {
@@ -266,15 +281,10 @@ static void add_route(mt_app_t *app)
         mt_schema_problem_line(app->schema, "%s: unsupported HTTP method '%s'", route->where, method);
         goto fail;
     }
-    mt_slice_t names[MT_ROUTER_MAX_PARAMS];
-    int num_params = mt_router_pattern_params(route->pattern, names, MT_ROUTER_MAX_PARAMS, &err);
-    if (num_params < 0 || mt_router_add(app->router, route->method, route->pattern, route, &err) != 0) {
+    if (register_route(app, route, &err) != 0) {
         mt_schema_problem_line(app->schema, "%s: %s %s: %s", route->where, method, route->pattern, err);
         goto fail;
     }
-    route->param_names = calloc((size_t)num_params + 1, sizeof(char *));
-    for (int i = 0; route->param_names != NULL && i < num_params; i++)
-        route->param_names[route->num_params++] = strndup(names[i].base, names[i].len);
     route->kind = MT_ROUTE_HANDLER;
     route->in_schema = 1;
     lua_getfield(L, entry, "opts");
@@ -317,9 +327,7 @@ static void add_docs_route(mt_app_t *app, mt_route_kind_t kind, const char *patt
     route->kind = kind;
     route->method = mt_method_parse("GET", 3);
     route->handler_ref = LUA_NOREF;
-    mt_slice_t names[MT_ROUTER_MAX_PARAMS];
-    int num_params = mt_router_pattern_params(route->pattern, names, MT_ROUTER_MAX_PARAMS, &err);
-    if (num_params < 0 || mt_router_add(app->router, route->method, route->pattern, route, &err) != 0) {
+    if (register_route(app, route, &err) != 0) {
         if (kind == MT_ROUTE_ASSET)
             mt_schema_problem_line(app->schema, "%s: GET %s: %s (the docs' assets are served there)", app->path,
                                    pattern, err);
@@ -330,9 +338,6 @@ static void add_docs_route(mt_app_t *app, mt_route_kind_t kind, const char *patt
                                    app->path, pattern, err, setting, setting);
         goto fail;
     }
-    route->param_names = calloc((size_t)num_params + 1, sizeof(char *));
-    for (int i = 0; route->param_names != NULL && i < num_params; i++)
-        route->param_names[route->num_params++] = strndup(names[i].base, names[i].len);
     route->index = app->num_routes;
     app->routes[app->num_routes++] = route;
     return;

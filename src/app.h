@@ -87,6 +87,9 @@ typedef struct st_mt_problems_t {
  */
 mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems);
 void mt_app_free(mt_app_t *app);
+
+/* Reads a whole file into a malloc'd buffer; NULL (errno set) when it cannot. */
+char *mt_read_file(const char *path, size_t *len);
 void mt_problems_free(mt_problems_t *problems);
 
 #endif

@@ -183,27 +183,6 @@ static void annotation_lines(const char *text, size_t len, mt_buf_t *out)
     }
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    mt_buf_t buf = {0};
-    char chunk[65536];
-    size_t n;
-    if (f == NULL)
-        return NULL;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (mt_buf_append(&buf, chunk, n) != 0)
-            break;
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        mt_buf_free(&buf);
-        return NULL;
-    }
-    *len = buf.len;
-    return buf.data != NULL ? buf.data : calloc(1, 1);
-}
-
 int mt_bundle_write(const mt_app_t *app, const char *out_path, char *err, size_t errsize)
 {
     mt_buf_t payload = {0}, piece = {0};
@@ -216,7 +195,7 @@ int mt_bundle_write(const mt_app_t *app, const char *out_path, char *err, size_t
     for (size_t i = 0; i != app->num_files; i++) { /* files[0] is the main file */
         const char *name = app->files[i];
         size_t len;
-        char *text = slurp(name, &len);
+        char *text = mt_read_file(name, &len);
         if (text == NULL) {
             snprintf(err, errsize, "%s: %s", name, strerror(errno));
             goto done;
@@ -241,7 +220,7 @@ int mt_bundle_write(const mt_app_t *app, const char *out_path, char *err, size_t
         free(text);
     }
     size_t self_len;
-    char *self = slurp("/proc/self/exe", &self_len);
+    char *self = mt_read_file("/proc/self/exe", &self_len);
     if (self == NULL) {
         snprintf(err, errsize, "cannot read this executable: %s", strerror(errno));
         goto done;
