@@ -233,14 +233,14 @@ static int encode_array(encoder_t *e, int index, size_t len)
     return mt_buf_append(e->out, "]", 1);
 }
 
-static int encode_object(encoder_t *e, int index)
+/* Writes the table at `index` as an object; lua_next has begun: its first key and value are on the stack. */
+static int encode_members(encoder_t *e, int index)
 {
     lua_State *L = e->L;
     int first = 1;
     if (mt_buf_append(e->out, "{", 1) != 0)
         return -1;
-    lua_pushnil(L);
-    while (lua_next(L, index) != 0) {
+    do {
         if (!first && mt_buf_append(e->out, ",", 1) != 0)
             return -1;
         first = 0;
@@ -270,7 +270,7 @@ static int encode_object(encoder_t *e, int index)
         if (mt_buf_append(e->out, ":", 1) != 0 || encode_value(e, lua_gettop(L)) != 0)
             return -1; /* mt_json_encode resets the stack */
         lua_pop(L, 1);
-    }
+    } while (lua_next(L, index) != 0);
     return mt_buf_append(e->out, "}", 1);
 }
 
@@ -294,23 +294,30 @@ static int encode_table(encoder_t *e, int index)
     }
     e->path[e->depth++] = table;
     int rc, is_array = 0;
-    long len = -1;
     if (lua_getmetatable(L, index)) { /* most tables have none: the array mark is looked up only then */
         mt_json_push_array_mt(L);
         is_array = lua_rawequal(L, -1, -2);
         lua_pop(L, 2);
     }
+    lua_pushnil(L);
     if (is_array) {
-        len = (long)lua_objlen(L, index);
+        lua_pop(L, 1);
+        rc = encode_array(e, index, lua_objlen(L, index));
+    } else if (lua_next(L, index) == 0) {
+        rc = mt_buf_append(e->out, "{}", 2); /* an empty table is an object */
+    } else if (lua_type(L, -2) == LUA_TSTRING) {
+        rc = encode_members(e, index); /* a string key makes it an object: no need to look further */
     } else {
-        lua_pushnil(L);
-        if (lua_next(L, index) != 0) { /* an empty table stays an object */
-            int string_key = lua_type(L, -2) == LUA_TSTRING; /* then it is an object: no need to look further */
-            lua_pop(L, 2);
-            len = string_key ? -1 : array_length(L, index);
+        lua_pop(L, 2);
+        long len = array_length(L, index);
+        if (len >= 0) {
+            rc = encode_array(e, index, (size_t)len);
+        } else {
+            lua_pushnil(L);
+            lua_next(L, index);
+            rc = encode_members(e, index);
         }
     }
-    rc = len >= 0 ? encode_array(e, index, (size_t)len) : encode_object(e, index);
     e->depth--;
     return rc;
 }

@@ -147,9 +147,10 @@ static void on_keepalive(mt_timer_t *timer)
         mt_timer_start(&s->keepalive, idle < s->keepalive_ms ? s->keepalive_ms - idle : s->keepalive_ms, on_keepalive);
 }
 
+/* send and emit are Lua closures over one C function each, which gets the handle first (see BINDER). */
 static mt_stream_t *check_stream(lua_State *L)
 {
-    stream_handle_t *handle = lua_touserdata(L, lua_upvalueindex(1));
+    stream_handle_t *handle = lua_touserdata(L, 1);
     return handle->stream;
 }
 
@@ -176,7 +177,7 @@ static int queued(lua_State *L, mt_stream_t *s)
 static int stream_send(lua_State *L)
 {
     size_t len;
-    const char *chunk = luaL_checklstring(L, 1, &len);
+    const char *chunk = luaL_checklstring(L, 2, &len);
     mt_stream_t *s = check_stream(L);
     if (s == NULL || s->closed || s->done) {
         lua_pushboolean(L, 0);
@@ -244,12 +245,12 @@ static int stream_emit(lua_State *L)
         return 1;
     }
     int at[NUM_FIELDS] = {0}; /* where each field's value is on the stack; 0: absent */
-    lua_settop(L, 1);
-    if (lua_type(L, 1) != LUA_TTABLE) { /* emit(data) */
-        at[DATA] = 1;
+    lua_settop(L, 2);
+    if (lua_type(L, 2) != LUA_TTABLE) { /* emit(data) */
+        at[DATA] = 2;
     } else {
         lua_pushnil(L);
-        while (lua_next(L, 1) != 0) {
+        while (lua_next(L, 2) != 0) {
             const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
             int field = event_field(key);
             if (field < 0)
@@ -343,8 +344,30 @@ static int core_sse(lua_State *L)
     return make_stream(L, 1);
 }
 
+/*
+ * send and emit are made per stream, so each is a new function. LuaJIT
+ * compiles a call to a C closure for that closure's identity: a producer's
+ * loop compiled for one stream's emit failed its guard on every later
+ * stream and made the JIT trace again, request after request. Lua closures
+ * of one prototype are compiled for the prototype once there are a few of
+ * them, and the C functions they call are the same for every stream.
+ */
+static const char BINDER[] = "local emit, send = ...\n"
+                             "return function(handle, sse)\n"
+                             "  if sse then return function(event) return emit(handle, event) end end\n"
+                             "  return function(chunk) return send(handle, chunk) end\n"
+                             "end\n";
+#define BINDER_KEY "moontide.stream.bind"
+
 void mt_stream_register(lua_State *L)
 {
+    if (luaL_loadbuffer(L, BINDER, sizeof(BINDER) - 1, "=moontide.stream") != 0)
+        lua_error(L);
+    lua_pushcfunction(L, stream_emit);
+    lua_pushcfunction(L, stream_send);
+    lua_call(L, 2, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, BINDER_KEY);
+
     lua_newtable(L);
     lua_pushliteral(L, MT_STREAM_MT);
     lua_setfield(L, -2, "__name");
@@ -400,9 +423,11 @@ int mt_stream_start(mt_call_t *call, lua_State *co, int index, char *err, size_t
 
     /* the producer: fn(send) or fn(emit, last_event_id), in the same coroutine */
     lua_pushvalue(co, top - 5);
+    lua_getfield(co, LUA_REGISTRYINDEX, BINDER_KEY);
     s->handle = lua_newuserdata(co, sizeof(*s->handle));
     s->handle->stream = s;
-    lua_pushcclosure(co, sse ? stream_emit : stream_send, 1);
+    lua_pushboolean(co, sse);
+    lua_call(co, 2, 1);
     int nargs = 1;
     if (sse) {
         ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("last-event-id"), -1);

@@ -95,4 +95,28 @@ end)
 
 app:get("/fast", function(req) return { fast = true } end)
 
+-- A producer that LuaJIT compiles: its traces must serve every later stream too.
+---@param n integer
+app:get("/burst", function(n)
+  return moontide.sse(function(emit)
+    for i = 1, n do emit { data = { i = i } } end
+  end)
+end)
+
+---@param n integer
+app:get("/burst-raw", function(n)
+  return moontide.stream(function(send)
+    for i = 1, n do send("x") end
+  end)
+end)
+
+-- How many traces the JIT holds now (jit.util is LuaJIT's own introspection).
+app:get("/traces", function(req)
+  local traceinfo, count = require("jit.util").traceinfo, 0
+  for i = 1, 10000 do
+    if traceinfo(i) then count = count + 1 end
+  end
+  return { count = count }
+end)
+
 return app

@@ -67,6 +67,17 @@ class Streams(ServerTestCase):
         _, _, body = self.server.request("GET", "/events")
         self.assertIn('data: {"last":null}', body.decode())
 
+    def test_producers_are_compiled_once_not_per_stream(self):
+        # send and emit are new per stream; a compiled producer loop must not be specialised to one of them
+        for path in ("/burst?n=200", "/burst-raw?n=200"):
+            for _ in range(60):
+                status, _, body = self.server.request("GET", path)
+                self.assertEqual(status, 200)
+        self.assertEqual(body, b"x" * 200)
+        traces = json.loads(self.server.request("GET", "/traces")[2])["count"]
+        self.assertGreater(traces, 0)  # the JIT is on and compiled the loops
+        self.assertLess(traces, 40)  # per-stream traces would be 2 or more for each of the 120 streams
+
     def test_bad_events_raise_and_write_nothing(self):
         _, _, body = self.server.request("GET", "/emit-errors")
         self.assertEqual(body.decode(), (
