@@ -64,6 +64,7 @@ function M.app(opts)
     docs_url = opts.docs_url,
     redoc_url = opts.redoc_url,
     _routes = {},
+    _providers = {},
   }, App)
 end
 
@@ -130,6 +131,29 @@ for _, name in ipairs { "get", "post", "put", "patch", "delete", "head", "option
     local handler = add_route(self, name, { method }, path, opts, fn) -- not a tail call: error levels count this frame
     return handler
   end
+end
+
+--- app:provide("TypeName", fn): fn makes the value of every handler (or
+-- provider) parameter annotated with that type, once per request. Its own
+-- parameters are bound like a handler's. It may return a cleanup function
+-- as its second value: that runs after the response is sent.
+function App:provide(name, fn)
+  if getmetatable(self) ~= App then
+    error("provide: call it with ':' on an app (app:provide(...))", 2)
+  end
+  if type(name) ~= "string" or not name:match("^[%a_][%w_%.]*$") then
+    error("provide: the type name must be a string like \"Db\" or \"auth.User\", got " .. tostring(name), 2)
+  end
+  if type(fn) ~= "function" then
+    error("provide: the provider must be a function, got " .. type(fn), 2)
+  end
+  for _, p in ipairs(self._providers) do
+    if p.name == name then
+      error("provide: '" .. name .. "' already has a provider (" .. p.where .. ")", 2)
+    end
+  end
+  self._providers[#self._providers + 1] = { name = name, fn = fn, where = where(2) }
+  return fn
 end
 
 local function with_content_type(headers, content_type)

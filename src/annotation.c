@@ -41,6 +41,9 @@ void mt_schema_free(mt_schema_t *schema)
 
 static void add_problem(mt_schema_t *schema, const char *text)
 {
+    for (size_t i = 0; i != schema->num_problems; i++)
+        if (strcmp(schema->problems[i], text) == 0)
+            return; /* e.g. a provider's problem, met again by each route that uses it */
     char **grown = realloc(schema->problems, (schema->num_problems + 1) * sizeof(char *));
     if (grown == NULL)
         return;
@@ -170,14 +173,19 @@ static mt_type_t *read_type(scanner_t *s, const char **p, const char *what)
     return type;
 }
 
-static void add_named(scanner_t *s, const char *name, mt_type_t *type, int is_class)
+void mt_schema_add_type(mt_schema_t *schema, const char *name, mt_type_t *type, int is_class, const char *file,
+                        int line)
 {
-    mt_schema_t *schema = s->schema;
     mt_named_type_t *grown = realloc(schema->types, (schema->num_types + 1) * sizeof(*grown));
     if (grown == NULL)
         return;
     schema->types = grown;
-    grown[schema->num_types++] = (mt_named_type_t){name, type, is_class, s->file, s->line};
+    grown[schema->num_types++] = (mt_named_type_t){name, type, is_class, file, line};
+}
+
+static void add_named(scanner_t *s, const char *name, mt_type_t *type, int is_class)
+{
+    mt_schema_add_type(s->schema, name, type, is_class, s->file, s->line);
 }
 
 static void tag_class(scanner_t *s, const char *p)

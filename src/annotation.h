@@ -81,6 +81,10 @@ const mt_handler_doc_t *mt_schema_find_doc(const mt_schema_t *schema, const char
 
 const mt_named_type_t *mt_schema_find_type(const mt_schema_t *schema, const char *name);
 
+/* Adds a named type (a class, an alias, or a name given to app:provide); a second one of a name is reported when names resolve. */
+void mt_schema_add_type(mt_schema_t *schema, const char *name, mt_type_t *type, int is_class, const char *file,
+                        int line);
+
 /*
  * After every file is scanned: resolves type names, merges parent classes,
  * checks that each constraint fits its type and compiles patterns. Problems

@@ -22,6 +22,7 @@
 #include "docs.h"
 #include "embedded.h"
 #include "lua_api.h"
+#include "providers.h"
 #include "request.h"
 #include "route_opts.h"
 
@@ -245,7 +246,7 @@ static void attach_annotations(mt_app_t *app, mt_route_t *route, int entry)
     while (num_fn_params < 64 && (name = lua_getlocal(L, NULL, (int)num_fn_params + 1)) != NULL)
         fn_params[num_fn_params++] = mt_arena_strndup(&app->schema->arena, name, strlen(name));
     route->binding = mt_binding_plan(app->schema, route->doc, fn_params, num_fn_params, route->param_names,
-                                     route->num_params, file, line);
+                                     route->num_params, file, line, 0);
 }
 
 /* Puts a route (method and pattern set) into the router and keeps its parameter names. Returns 0, or -1 with *err. */
@@ -297,6 +298,7 @@ static void add_route(mt_app_t *app)
     lua_getfield(L, entry, "handler");
     attach_annotations(app, route, entry);
     route->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    mt_providers_attach(app, route);
     route->index = app->num_routes;
     app->routes[app->num_routes++] = route;
     free(method);
@@ -405,18 +407,24 @@ static void add_docs_routes(mt_app_t *app)
         add_docs_route(app, MT_ROUTE_ASSET, MT_DOCS_ASSETS_PREFIX "{file}", "docs_url");
 }
 
+/* The value at `index` is an app made by moontide.app{}. */
+static int is_app(lua_State *L, int index)
+{
+    int yes = 0;
+    if (lua_getmetatable(L, index)) {
+        lua_getfield(L, -1, "__name");
+        yes = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "moontide.App") == 0;
+        lua_pop(L, 2);
+    }
+    return yes;
+}
+
 /* The value on top of the stack is what the app file returned. */
 static void collect_routes(mt_app_t *app)
 {
     lua_State *L = app->L;
     int app_index = lua_gettop(L);
-    int is_app = 0;
-    if (lua_getmetatable(L, app_index)) {
-        lua_getfield(L, -1, "__name");
-        is_app = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "moontide.App") == 0;
-        lua_pop(L, 2);
-    }
-    if (!is_app) {
+    if (!is_app(L, app_index)) {
         mt_schema_problem_line(app->schema,
                                "%s: the app file must end with 'return app' (an app from moontide.app{}), but it returned %s",
                                app->path, luaL_typename(L, app_index));
@@ -435,8 +443,12 @@ static void collect_routes(mt_app_t *app)
     add_docs_routes(app);
 }
 
-/* Reads the annotations of every file of the app, then resolves the names they use. */
-static void read_annotations(mt_app_t *app)
+/*
+ * Reads the annotations of every file of the app, then resolves the names
+ * they use: classes, aliases and, when the app file returned an app (at
+ * `app_index`, 0 when it failed), the names its providers give.
+ */
+static void read_annotations(mt_app_t *app, int app_index)
 {
     for (size_t i = 0; i != app->num_files; i++) {
         size_t len;
@@ -448,6 +460,8 @@ static void read_annotations(mt_app_t *app)
         mt_annotation_scan(app->schema, app->files[i], text, len);
         free(text);
     }
+    if (app_index != 0 && is_app(app->L, app_index))
+        mt_providers_declare(app, app_index);
     mt_schema_resolve(app->schema);
 }
 
@@ -520,10 +534,10 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
         const char *msg = lua_tostring(L, -1);
         mt_schema_problem_line(app->schema, "%.*s", (int)strcspn(msg, "\n"), msg);
         /* still read what annotations there are, so `check` reports them too */
-        read_annotations(app);
+        read_annotations(app, 0);
         goto fail;
     }
-    read_annotations(app);
+    read_annotations(app, lua_gettop(L));
     collect_routes(app);
     if (app->schema->num_problems != 0)
         goto fail;

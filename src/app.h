@@ -34,7 +34,23 @@ typedef struct st_mt_route_t {
     char *where;         /* "app.lua:12", where the route was registered */
     const mt_handler_doc_t *doc; /* the handler's annotations; NULL when none */
     mt_binding_t *binding;       /* where its arguments come from; NULL: it takes the request object */
+    struct st_mt_step_t *steps;  /* the providers it needs, in the order they run (providers.c) */
+    size_t num_steps;
+    int steps_ref;               /* with providers: the steps as the Lua runner reads them */
+    const mt_binding_t *inputs;  /* what the request must carry, its providers' included (for the docs) */
 } mt_route_t;
+
+/* A type name given to app:provide, and the function that makes its values. */
+typedef struct st_mt_provider_t {
+    const char *name;
+    const char *where; /* "app.lua:12", the app:provide call */
+    int fn_ref;
+    const mt_handler_doc_t *doc; /* the provider function's annotations; NULL when none */
+    const char **fn_params;      /* its parameter names (in the schema's arena) */
+    size_t num_fn_params;
+    const char *file; /* where its plan's problems point */
+    int line;
+} mt_provider_t;
 
 typedef struct st_mt_tag_t {
     char *name;
@@ -64,6 +80,8 @@ typedef struct st_mt_app_t {
     char **files;  /* the app's Lua files: the main file and the modules it required from dir */
     size_t num_files;
     mt_schema_t *schema;
+    mt_provider_t *providers;
+    size_t num_providers;
     int *idle_threads; /* registry references of coroutines that finished and can run the next request */
     size_t num_idle_threads;
     int refs;    /* requests in flight on this generation */

@@ -12,9 +12,10 @@
 #include "arguments.h"
 #include "binding.h"
 #include "json.h"
+#include "providers.h"
 #include "validate.h"
 
-static const char *source_names[] = {"request", "path", "query", "header", "cookie", "body"};
+static const char *source_names[] = {"request", "path", "query", "header", "cookie", "body", "provider"};
 
 typedef struct st_args_ctx_t {
     mt_call_t *call;
@@ -277,16 +278,41 @@ static int bind_body(args_ctx_t *ctx, const mt_binding_arg_t *arg)
     return 0;
 }
 
+/* Pushes one plan's arguments (a provider's value stands as nil: the runner puts it in). Returns -1 at a malformed body. */
+static int push_plan(args_ctx_t *ctx, const mt_binding_t *plan)
+{
+    for (size_t i = 0; i != plan->num_args; i++) {
+        const mt_binding_arg_t *arg = plan->args + i;
+        if (arg->doc == NULL) { /* an argument without ---@param */
+            lua_pushnil(ctx->L);
+            continue;
+        }
+        switch (arg->source) {
+        case MT_FROM_REQUEST: mt_request_push(ctx->L, ctx->call); break;
+        case MT_FROM_PATH: bind_path(ctx, arg); break;
+        case MT_FROM_QUERY: bind_query(ctx, arg); break;
+        case MT_FROM_HEADER: bind_header(ctx, arg); break;
+        case MT_FROM_COOKIE: bind_cookie(ctx, arg); break;
+        case MT_FROM_PROVIDER: lua_pushnil(ctx->L); break;
+        case MT_FROM_BODY:
+            if (bind_body(ctx, arg) != 0)
+                return -1;
+            break;
+        }
+    }
+    return 0;
+}
+
 int mt_arguments_push(mt_call_t *call, lua_State *co, mt_buf_t *detail)
 {
-    const mt_binding_t *plan = call->route->binding;
+    const mt_route_t *route = call->route;
     args_ctx_t ctx; /* not zeroed as a whole: the error locations are 1.5 KB, written before they are read */
     ctx.call = call;
     ctx.L = co;
     ctx.query = NULL;
     ctx.num_query = 0;
     ctx.query_parsed = 0;
-    int top = lua_gettop(co);
+    int top = lua_gettop(co), pushed = 0;
     detail->len = 0;
     mt_buf_append(detail, "{\"detail\":[", 11);
     ctx.errors.out = detail;
@@ -294,31 +320,23 @@ int mt_arguments_push(mt_call_t *call, lua_State *co, mt_buf_t *detail)
     ctx.errors.depth = 0;
     ctx.errors.input_json = NULL;
     ctx.detail_start = detail->len;
-    if (!lua_checkstack(co, (int)plan->num_args + 8)) { /* at most 64 arguments: not expected to fail */
-        mt_verrors_add(&ctx.errors, "value_error", "Value error, too many arguments", NULL, NULL);
-        goto invalid;
-    }
-    for (size_t i = 0; i != plan->num_args; i++) {
-        const mt_binding_arg_t *arg = plan->args + i;
-        if (arg->doc == NULL) { /* an argument without ---@param */
-            lua_pushnil(co);
-            continue;
+    /* the providers' arguments first, in the order they run, then the handler's: one 422 holds every error */
+    for (size_t s = 0; s <= route->num_steps; s++) {
+        const mt_binding_t *plan = s < route->num_steps ? route->steps[s].plan : route->binding;
+        size_t count = plan != NULL ? plan->num_args : 1;
+        if (!lua_checkstack(co, (int)count + 8)) { /* at most 64 arguments each: not expected to fail */
+            mt_verrors_add(&ctx.errors, "value_error", "Value error, too many arguments", NULL, NULL);
+            goto invalid;
         }
-        switch (arg->source) {
-        case MT_FROM_REQUEST: mt_request_push(co, call); break;
-        case MT_FROM_PATH: bind_path(&ctx, arg); break;
-        case MT_FROM_QUERY: bind_query(&ctx, arg); break;
-        case MT_FROM_HEADER: bind_header(&ctx, arg); break;
-        case MT_FROM_COOKIE: bind_cookie(&ctx, arg); break;
-        case MT_FROM_BODY:
-            if (bind_body(&ctx, arg) != 0)
-                goto invalid;
-            break;
-        }
+        if (plan == NULL)
+            mt_request_push(co, call); /* a provider without ---@param takes the request object */
+        else if (push_plan(&ctx, plan) != 0)
+            goto invalid;
+        pushed += (int)count;
     }
     if (ctx.errors.count == 0) {
         detail->len = 0;
-        return (int)plan->num_args;
+        return pushed;
     }
 invalid:
     mt_buf_append(detail, "]}", 2);

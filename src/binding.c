@@ -51,8 +51,11 @@ static mt_source_t source_of(const mt_param_doc_t *param, char *const *path_para
                              size_t *path_index)
 {
     const mt_constraints_t *c = param->type->constraints;
-    if (mt_type_resolved(param->type) != NULL && mt_type_resolved(param->type)->kind == MT_TYPE_REQUEST)
+    const mt_type_t *resolved = mt_type_resolved(param->type);
+    if (resolved != NULL && resolved->kind == MT_TYPE_REQUEST)
         return MT_FROM_REQUEST;
+    if (resolved != NULL && resolved->kind == MT_TYPE_PROVIDED)
+        return MT_FROM_PROVIDER;
     for (size_t i = 0; i != num_path_params; i++) {
         if (strcmp(path_params[i], c && c->alias ? c->alias : param->name) == 0) {
             *path_index = i;
@@ -76,7 +79,7 @@ static mt_source_t source_of(const mt_param_doc_t *param, char *const *path_para
 
 mt_binding_t *mt_binding_plan(mt_schema_t *schema, const mt_handler_doc_t *doc, const char *const *fn_params,
                               size_t num_fn_params, char *const *path_params, size_t num_path_params, const char *file,
-                              int line)
+                              int line, int for_provider)
 {
     if (doc == NULL || doc->num_params == 0)
         return NULL;
@@ -104,6 +107,8 @@ mt_binding_t *mt_binding_plan(mt_schema_t *schema, const mt_handler_doc_t *doc, 
         arg->type = param->type;
         arg->optional = param->optional || param->type->nullable || (c != NULL && c->default_json != NULL);
         arg->source = source_of(param, path_params, num_path_params, &arg->path_index);
+        if (arg->source == MT_FROM_PROVIDER)
+            arg->provider = mt_type_resolved(param->type)->u.provided.index;
         arg->wire_name = c != NULL && c->alias != NULL ? c->alias : param->name;
         if (arg->source == MT_FROM_HEADER && (c == NULL || c->alias == NULL))
             arg->wire_name = header_name(schema, param->name);
@@ -119,7 +124,11 @@ mt_binding_t *mt_binding_plan(mt_schema_t *schema, const mt_handler_doc_t *doc, 
                 mt_schema_problem(schema, doc->file, param->line, "path parameter %s cannot be optional", param->name);
         }
         if (arg->source == MT_FROM_BODY) {
-            if (plan->body_arg >= 0)
+            if (for_provider)
+                mt_schema_problem(schema, doc->file, param->line,
+                                  "---@param %s: a provider cannot take the JSON body (give it to the handler)",
+                                  param->name);
+            else if (plan->body_arg >= 0)
                 mt_schema_problem(schema, doc->file, param->line,
                                   "two body parameters (%s and %s): a handler takes the JSON body as one parameter",
                                   plan->args[plan->body_arg].name, param->name);
@@ -127,7 +136,7 @@ mt_binding_t *mt_binding_plan(mt_schema_t *schema, const mt_handler_doc_t *doc, 
                 plan->body_arg = (int)at;
         }
     }
-    for (size_t i = 0; i != num_path_params; i++) {
+    for (size_t i = 0; !for_provider && i != num_path_params; i++) {
         int bound = 0;
         for (size_t a = 0; a != num_fn_params; a++)
             bound |= plan->args[a].doc != NULL && plan->args[a].source == MT_FROM_PATH && plan->args[a].path_index == i;

@@ -15,6 +15,7 @@ typedef enum {
     MT_FROM_HEADER,
     MT_FROM_COOKIE,
     MT_FROM_BODY,    /* the whole JSON body */
+    MT_FROM_PROVIDER, /* a type given to app:provide: the provider's value (providers.c) */
 } mt_source_t;
 
 typedef struct st_mt_binding_arg_t {
@@ -22,6 +23,7 @@ typedef struct st_mt_binding_arg_t {
     const char *wire_name; /* the query key, header name (lower case), cookie or path parameter name */
     mt_source_t source;
     size_t path_index;     /* MT_FROM_PATH: position among the template's parameters */
+    size_t provider;       /* MT_FROM_PROVIDER: index into the app's providers */
     int optional;
     const mt_type_t *type;
     const mt_param_doc_t *doc;
@@ -37,11 +39,13 @@ typedef struct st_mt_binding_t {
  * Plans a route's arguments. `fn_params` are the handler function's parameter
  * names; `path_params` the template's. Returns NULL when the handler has no
  * ---@param (it takes the request object) or when the plan has problems
- * (recorded in the schema at `file`:`line` or at the ---@param line).
+ * (recorded in the schema at `file`:`line` or at the ---@param line). A
+ * provider's plan (`for_provider`) need not bind every path parameter and
+ * cannot take the body.
  */
 mt_binding_t *mt_binding_plan(mt_schema_t *schema, const mt_handler_doc_t *doc, const char *const *fn_params,
                               size_t num_fn_params, char *const *path_params, size_t num_path_params, const char *file,
-                              int line);
+                              int line, int for_provider);
 
 /* A type with its names followed to what they stand for. */
 const mt_type_t *mt_type_resolved(const mt_type_t *type);

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "lua_api.h"
+#include "providers.h"
 #include "response.h"
 #include "stream.h"
 
@@ -49,6 +50,7 @@ static void on_call_dispose(void *p)
     mt_app_t *app = call->app;
     if (app == NULL)
         return;
+    mt_providers_cleanup(call); /* the response is out (or the client gone) */
     mt_request_release(call);
     if (--app->refs == 0 && app->retired)
         mt_app_free(app);
@@ -240,9 +242,14 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
         call->co = lua_newthread(L);
         call->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    lua_rawgeti(call->co, LUA_REGISTRYINDEX, call->route->handler_ref);
+    const mt_route_t *route = call->route;
+    int with_providers = route->num_steps != 0;
+    if (with_providers)
+        mt_providers_push_runner(call->co, route); /* run(steps, args...): providers first, then the handler */
+    else
+        lua_rawgeti(call->co, LUA_REGISTRYINDEX, route->handler_ref);
     int nargs = 1;
-    if (call->route->binding == NULL) {
+    if (route->binding == NULL) {
         mt_request_push(call->co, call);
     } else if ((nargs = mt_arguments_push(call, call->co, &self->scratch)) < 0) {
         /* invalid input answers 422 before the handler runs; the unused coroutine stays reusable */
@@ -251,7 +258,7 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
         mt_response_send(call->req, 422, "application/json", self->scratch.data, self->scratch.len);
         return;
     }
-    resume_call(call, nargs);
+    resume_call(call, nargs + with_providers);
 }
 
 static int on_req(h2o_handler_t *super, h2o_req_t *req)
@@ -286,7 +293,7 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     self->app->refs++;
     *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
                         .num_params = match.num_params, .co_ref = LUA_NOREF, .req_ref = LUA_NOREF,
-                        .cache_ref = LUA_NOREF, .started_ms = mt_now_ms()};
+                        .cache_ref = LUA_NOREF, .cleanups_ref = LUA_NOREF, .started_ms = mt_now_ms()};
     if (match.num_params != 0) {
         call->params = h2o_mem_alloc_pool(&req->pool, sizeof(mt_slice_t) * match.num_params);
         memcpy(call->params, match.params, sizeof(mt_slice_t) * match.num_params);

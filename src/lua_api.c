@@ -9,6 +9,7 @@
 #include "json.h"
 #include "lua_api.h"
 #include "stream.h"
+#include "providers.h"
 
 int mt_lua_has_mt(lua_State *L, int index, const char *registry_key)
 {
@@ -164,6 +165,7 @@ static void new_named_mt(lua_State *L, const char *name)
 void mt_lua_api_open(lua_State *L)
 {
     mt_json_init(L);
+    mt_providers_open(L);
     new_named_mt(L, MT_HTTP_ERROR_MT);
     new_named_mt(L, MT_RESPONSE_MT);
     lua_getglobal(L, "package");

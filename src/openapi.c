@@ -256,6 +256,7 @@ static void type_keys(writer_t *w, const mt_type_t *type, int depth)
     switch (type->kind) {
     case MT_TYPE_ANY:
     case MT_TYPE_REQUEST:
+    case MT_TYPE_PROVIDED:
         break;
     case MT_TYPE_NIL:
     case MT_TYPE_STRING:
@@ -378,6 +379,16 @@ static const char *source_in(mt_source_t source)
     }
 }
 
+/* The request carries something to validate (else no 422 can happen). */
+static int takes_input(const mt_binding_t *inputs)
+{
+    for (size_t i = 0; inputs != NULL && i != inputs->num_args; i++)
+        if (inputs->args[i].doc != NULL && inputs->args[i].source != MT_FROM_REQUEST &&
+            inputs->args[i].source != MT_FROM_PROVIDER)
+            return 1;
+    return 0;
+}
+
 static void parameters(writer_t *w, const mt_binding_t *binding)
 {
     int any = 0;
@@ -486,9 +497,7 @@ static void responses(writer_t *w, const mt_route_t *route)
         response(w, r->status, description, r->type, r->type != NULL);
         written[num_written++] = r->status;
     }
-    int takes_arguments = 0;
-    for (size_t i = 0; route->binding != NULL && i != route->binding->num_args; i++)
-        takes_arguments |= route->binding->args[i].source != MT_FROM_REQUEST;
+    int takes_arguments = takes_input(route->inputs);
     int seen_422 = 0;
     for (int j = 0; j != num_written; j++)
         seen_422 |= written[j] == 422;
@@ -581,10 +590,10 @@ static void operation(writer_t *w, const mt_route_t *route, const char *id)
         w->error = "out of memory";
     if (doc != NULL && doc->deprecated)
         key_true(w, "deprecated");
-    if (route->binding != NULL) {
-        parameters(w, route->binding);
-        if (route->binding->body_arg >= 0)
-            request_body(w, route->binding->args + route->binding->body_arg);
+    if (route->inputs != NULL) {
+        parameters(w, route->inputs);
+        if (route->inputs->body_arg >= 0)
+            request_body(w, route->inputs->args + route->inputs->body_arg);
     } else if (route->num_params != 0) {
         /* a handler reading req.params: its path parameters are strings, as the template names them */
         key(w, "parameters");
@@ -671,11 +680,8 @@ static const char validation_schemas[] =
 static void components(writer_t *w, const mt_app_t *app)
 {
     int validation = 0;
-    for (size_t i = 0; i != app->num_routes; i++) {
-        const mt_binding_t *b = app->routes[i]->in_schema ? app->routes[i]->binding : NULL;
-        for (size_t a = 0; b != NULL && a != b->num_args; a++)
-            validation |= b->args[a].source != MT_FROM_REQUEST;
-    }
+    for (size_t i = 0; i != app->num_routes; i++)
+        validation |= app->routes[i]->in_schema && takes_input(app->routes[i]->inputs);
     if (w->num_classes == 0 && !validation)
         return;
     key(w, "components");

@@ -26,6 +26,7 @@ typedef struct st_mt_call_t {
     int co_finished;        /* the coroutine returned normally (or never ran): it can run another request */
     int req_ref;
     int cache_ref;          /* table of request fields already built */
+    int cleanups_ref;       /* what providers asked to run after the response (LUA_NOREF: nothing) */
     struct st_mt_request_ud_t *ud;
     /* while the handler waits (moontide.sleep, ...): how to stop what it waits for, NULL when it runs */
     void (*cancel)(struct st_mt_call_t *call);

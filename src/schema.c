@@ -81,6 +81,7 @@ static const char *describe(const mt_type_t *type, char *buf, size_t size, int d
         break;
     case MT_TYPE_NAME: snprintf(buf, size, "%s", type->u.ref.name); break;
     case MT_TYPE_REQUEST: snprintf(buf, size, "moontide.Request"); break;
+    case MT_TYPE_PROVIDED: snprintf(buf, size, "%s", type->u.provided.name); break;
     default: snprintf(buf, size, "%s", names[type->kind]); break;
     }
 #undef mt_type_describe
@@ -224,7 +225,7 @@ static void resolve_type(mt_schema_t *schema, mt_type_t *type, int depth)
             break;
         const mt_named_type_t *named = mt_schema_find_type(schema, type->u.ref.name);
         if (named == NULL)
-            mt_schema_problem(schema, type->file, type->line, "unknown type '%s' (not a built-in type, class or alias)",
+            mt_schema_problem(schema, type->file, type->line, "unknown type '%s' (not a built-in type, class, alias or app:provide name)",
                               type->u.ref.name);
         else
             type->u.ref.target = named->type;

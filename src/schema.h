@@ -25,6 +25,7 @@ typedef enum {
     MT_TYPE_LITERAL, /* "draft" or 42 */
     MT_TYPE_NAME,    /* a class or alias, resolved after every file is read */
     MT_TYPE_REQUEST, /* moontide.Request */
+    MT_TYPE_PROVIDED, /* a name given to app:provide: its provider makes the value */
 } mt_type_kind_t;
 
 enum {
@@ -117,6 +118,10 @@ struct st_mt_type_t {
             const char *name;
             mt_type_t *target; /* set by schema.c */
         } ref;
+        struct {
+            const char *name;
+            size_t index; /* into the app's providers */
+        } provided;
     } u;
 };
 

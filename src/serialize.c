@@ -309,6 +309,8 @@ static int write_typed(serializer_t *s, int index, int ltype, const mt_type_t *t
         return write_value(s, index, ltype, type->u.ref.target, depth + 1);
     case MT_TYPE_REQUEST:
         return mismatch(s, "%s", "a request object cannot be a response");
+    case MT_TYPE_PROVIDED:
+        return mismatch(s, "%s", "a provided value cannot be a response");
     }
     return -1;
 }

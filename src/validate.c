@@ -470,6 +470,7 @@ static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *
             validate(type->u.ref.target, value, errors, depth + 1);
         break;
     case MT_TYPE_REQUEST:
+    case MT_TYPE_PROVIDED:
         break;
     }
     if (errors->count == before)

@@ -20,7 +20,7 @@ class Check(unittest.TestCase):
         lines = out.strip().splitlines()
         expected = [
             (5, "constraint 'minLength' does not fit type integer (it applies to strings)"),
-            (6, "unknown type 'Kind' (not a built-in type, class or alias)"),
+            (6, "unknown type 'Kind' (not a built-in type, class, alias or app:provide name)"),
             (10, "two body parameters (a and b): a handler takes the JSON body as one parameter"),
             (13, "unknown type 'strng'"),
             (16, "---@param ghost names no argument of the function"),
