@@ -133,10 +133,91 @@ for _, name in ipairs { "get", "post", "put", "patch", "delete", "head", "option
   end
 end
 
+-- What moontide.security.* return: a provider the C core also documents
+-- (OpenAPI securitySchemes) and binds itself (the credential's one input).
+local Security = { __name = "moontide.Security" }
+
+local function unauthorized(detail, challenge)
+  core.raise(401, detail, { ["www-authenticate"] = challenge })
+end
+
+local function check_opts(fname, opts, allowed)
+  if type(opts) ~= "table" then
+    error(fname .. ": expected a table of options, got " .. type(opts), 3)
+  end
+  for k, v in pairs(opts) do
+    local want = allowed[k]
+    if want == nil then
+      error(fname .. ": unknown option '" .. tostring(k) .. "'", 3)
+    elseif type(v) ~= want then
+      error(fname .. ": option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 3)
+    end
+  end
+end
+
+-- The credential checked by `check` (when given): what it returns is the
+-- provided value; nil or false is a 401.
+local function checked(check, credential, challenge)
+  if check == nil then
+    return credential
+  end
+  local principal = check(credential)
+  if principal == nil or principal == false then
+    unauthorized("Invalid authentication credentials", challenge)
+  end
+  return principal
+end
+
+M.security = {}
+
+--- moontide.security.api_key{ name=, ["in"]="header"|"query"|"cookie", check=, description= }
+function M.security.api_key(opts)
+  check_opts("moontide.security.api_key", opts,
+    { name = "string", ["in"] = "string", check = "function", description = "string" })
+  local where_in = opts["in"] or "header"
+  if where_in ~= "header" and where_in ~= "query" and where_in ~= "cookie" then
+    error("moontide.security.api_key: 'in' must be \"header\", \"query\" or \"cookie\", got " .. where_in, 2)
+  end
+  if opts.name == nil or opts.name == "" then
+    error("moontide.security.api_key: 'name' (the header, query parameter or cookie) is required", 2)
+  end
+  local check = opts.check
+  return setmetatable({
+    scheme = "apiKey", name = opts.name, ["in"] = where_in, description = opts.description,
+    fn = function(key)
+      if key == nil or key == "" then
+        unauthorized("Not authenticated", "APIKey")
+      end
+      return checked(check, key, "APIKey")
+    end,
+  }, Security)
+end
+
+--- moontide.security.bearer{ check=, format=, description= }: Authorization: Bearer TOKEN
+function M.security.bearer(opts)
+  opts = opts or {}
+  check_opts("moontide.security.bearer", opts, { check = "function", format = "string", description = "string" })
+  local check = opts.check
+  return setmetatable({
+    scheme = "http", name = "Authorization", ["in"] = "header", format = opts.format, description = opts.description,
+    fn = function(authorization)
+      if authorization == nil or authorization == "" then
+        unauthorized("Not authenticated", "Bearer")
+      end
+      local scheme, token = authorization:match("^(%S+)%s+(%S.*)$")
+      if scheme == nil or scheme:lower() ~= "bearer" then
+        unauthorized("Invalid authentication credentials", "Bearer")
+      end
+      return checked(check, token, 'Bearer error="invalid_token"')
+    end,
+  }, Security)
+end
+
 --- app:provide("TypeName", fn): fn makes the value of every handler (or
 -- provider) parameter annotated with that type, once per request. Its own
 -- parameters are bound like a handler's. It may return a cleanup function
--- as its second value: that runs after the response is sent.
+-- as its second value: that runs after the response is sent. fn may also be
+-- what moontide.security.* returns.
 function App:provide(name, fn)
   if getmetatable(self) ~= App then
     error("provide: call it with ':' on an app (app:provide(...))", 2)
@@ -144,15 +225,19 @@ function App:provide(name, fn)
   if type(name) ~= "string" or not name:match("^[%a_][%w_%.]*$") then
     error("provide: the type name must be a string like \"Db\" or \"auth.User\", got " .. tostring(name), 2)
   end
+  local security
+  if getmetatable(fn) == Security then
+    security, fn = fn, fn.fn
+  end
   if type(fn) ~= "function" then
-    error("provide: the provider must be a function, got " .. type(fn), 2)
+    error("provide: the provider must be a function or a moontide.security provider, got " .. type(fn), 2)
   end
   for _, p in ipairs(self._providers) do
     if p.name == name then
       error("provide: '" .. name .. "' already has a provider (" .. p.where .. ")", 2)
     end
   end
-  self._providers[#self._providers + 1] = { name = name, fn = fn, where = where(2) }
+  self._providers[#self._providers + 1] = { name = name, fn = fn, security = security, where = where(2) }
   return fn
 end
 

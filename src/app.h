@@ -50,6 +50,15 @@ typedef struct st_mt_provider_t {
     size_t num_fn_params;
     const char *file; /* where its plan's problems point */
     int line;
+    /* moontide.security.*: what OpenAPI's securitySchemes says of it (scheme NULL: an ordinary provider) */
+    struct {
+        const char *scheme; /* "apiKey", or "http" for bearer tokens */
+        const char *name;   /* the header, query parameter or cookie carrying the credential */
+        const char *in;
+        const char *format; /* bearerFormat */
+        const char *description;
+    } security;
+    struct st_mt_binding_t *credential_plan; /* a security provider's one input, made at load */
 } mt_provider_t;
 
 typedef struct st_mt_tag_t {

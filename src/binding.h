@@ -24,6 +24,7 @@ typedef struct st_mt_binding_arg_t {
     mt_source_t source;
     size_t path_index;     /* MT_FROM_PATH: position among the template's parameters */
     size_t provider;       /* MT_FROM_PROVIDER: index into the app's providers */
+    int credential;        /* a security provider's input: documented in securitySchemes, not as a parameter */
     int optional;
     const mt_type_t *type;
     const mt_param_doc_t *doc;

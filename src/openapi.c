@@ -12,6 +12,7 @@
 #include <string.h>
 #include "json.h"
 #include "openapi.h"
+#include "providers.h"
 #include "response.h"
 
 #define MAX_NESTING 1024 /* JSON levels */
@@ -384,7 +385,85 @@ static int takes_input(const mt_binding_t *inputs)
 {
     for (size_t i = 0; inputs != NULL && i != inputs->num_args; i++)
         if (inputs->args[i].doc != NULL && inputs->args[i].source != MT_FROM_REQUEST &&
-            inputs->args[i].source != MT_FROM_PROVIDER)
+            inputs->args[i].source != MT_FROM_PROVIDER && !inputs->args[i].credential)
+            return 1;
+    return 0;
+}
+
+/* A parameter of the operation (a credential is described by its security scheme instead). */
+static const char *parameter_in(const mt_binding_arg_t *arg)
+{
+    return arg->credential ? NULL : source_in(arg->source);
+}
+
+/* "security": every moontide.security provider the route runs, all required. */
+static void security_requirement(writer_t *w, const mt_app_t *app, const mt_route_t *route)
+{
+    int any = 0;
+    for (size_t s = 0; s != route->num_steps; s++)
+        any |= app->providers[route->steps[s].provider].security.scheme != NULL;
+    if (!any)
+        return;
+    key(w, "security");
+    begin(w, '[');
+    begin(w, '{');
+    for (size_t s = 0; s != route->num_steps; s++) {
+        const mt_provider_t *p = app->providers + route->steps[s].provider;
+        if (p->security.scheme == NULL)
+            continue;
+        key(w, p->name);
+        begin(w, '[');
+        end(w, ']');
+    }
+    end(w, '}');
+    end(w, ']');
+}
+
+static int used_in_schema(const mt_app_t *app, size_t provider)
+{
+    for (size_t i = 0; i != app->num_routes; i++)
+        for (size_t s = 0; app->routes[i]->in_schema && s != app->routes[i]->num_steps; s++)
+            if (app->routes[i]->steps[s].provider == provider)
+                return 1;
+    return 0;
+}
+
+/* components.securitySchemes, named as the providers are: Swagger UI's Authorize dialog lists them. */
+static void security_schemes(writer_t *w, const mt_app_t *app)
+{
+    int any = 0;
+    for (size_t i = 0; i != app->num_providers; i++) {
+        const mt_provider_t *p = app->providers + i;
+        if (p->security.scheme == NULL || !used_in_schema(app, i))
+            continue;
+        if (!any) {
+            key(w, "securitySchemes");
+            begin(w, '{');
+            any = 1;
+        }
+        key(w, p->name);
+        begin(w, '{');
+        key_string(w, "type", p->security.scheme);
+        if (strcmp(p->security.scheme, "apiKey") == 0) {
+            key_string(w, "name", p->security.name);
+            key_string(w, "in", p->security.in);
+        } else {
+            key_string(w, "scheme", "bearer");
+            if (p->security.format != NULL)
+                key_string(w, "bearerFormat", p->security.format);
+        }
+        if (p->security.description != NULL)
+            key_string(w, "description", p->security.description);
+        end(w, '}');
+    }
+    if (any)
+        end(w, '}');
+}
+
+static int has_security_schemes(const mt_app_t *app)
+{
+    for (size_t i = 0; i != app->num_providers; i++)
+        if (app->providers[i].security.scheme != NULL && used_in_schema(app, i))
             return 1;
     return 0;
 }
@@ -393,14 +472,14 @@ static void parameters(writer_t *w, const mt_binding_t *binding)
 {
     int any = 0;
     for (size_t i = 0; i != binding->num_args; i++)
-        any |= source_in(binding->args[i].source) != NULL;
+        any |= parameter_in(binding->args + i) != NULL;
     if (!any)
         return;
     key(w, "parameters");
     begin(w, '[');
     for (size_t i = 0; i != binding->num_args; i++) {
         const mt_binding_arg_t *arg = binding->args + i;
-        const char *in = source_in(arg->source);
+        const char *in = parameter_in(arg);
         if (in == NULL)
             continue;
         begin(w, '{');
@@ -558,7 +637,7 @@ static char **operation_ids(const mt_app_t *app)
     return ids;
 }
 
-static void operation(writer_t *w, const mt_route_t *route, const char *id)
+static void operation(writer_t *w, const mt_app_t *app, const mt_route_t *route, const char *id)
 {
     const mt_handler_doc_t *doc = route->doc;
     char method[16];
@@ -590,6 +669,7 @@ static void operation(writer_t *w, const mt_route_t *route, const char *id)
         w->error = "out of memory";
     if (doc != NULL && doc->deprecated)
         key_true(w, "deprecated");
+    security_requirement(w, app, route);
     if (route->inputs != NULL) {
         parameters(w, route->inputs);
         if (route->inputs->body_arg >= 0)
@@ -630,7 +710,7 @@ static void paths(writer_t *w, const mt_app_t *app, char **ids)
         begin(w, '{');
         for (size_t j = i; j != app->num_routes; j++)
             if (app->routes[j]->in_schema && strcmp(app->routes[j]->pattern, route->pattern) == 0)
-                operation(w, app->routes[j], ids != NULL ? ids[j] : NULL);
+                operation(w, app, app->routes[j], ids != NULL ? ids[j] : NULL);
         end(w, '}');
     }
     end(w, '}');
@@ -682,7 +762,8 @@ static void components(writer_t *w, const mt_app_t *app)
     int validation = 0;
     for (size_t i = 0; i != app->num_routes; i++)
         validation |= app->routes[i]->in_schema && takes_input(app->routes[i]->inputs);
-    if (w->num_classes == 0 && !validation)
+    int security = has_security_schemes(app);
+    if (w->num_classes == 0 && !validation && !security)
         return;
     key(w, "components");
     begin(w, '{');
@@ -706,6 +787,7 @@ static void components(writer_t *w, const mt_app_t *app)
         RAW(w, validation_schemas);
     }
     end(w, '}');
+    security_schemes(w, app);
     end(w, '}');
 }
 

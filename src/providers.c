@@ -95,6 +95,60 @@ static void read_function(mt_app_t *app, mt_provider_t *p)
         p->fn_params[p->num_fn_params++] = mt_arena_strndup(&app->schema->arena, name, strlen(name));
 }
 
+/* A string field of the table on top of the stack, in the arena; NULL when absent. */
+static const char *optional_string(mt_app_t *app, const char *name)
+{
+    lua_getfield(app->L, -1, name);
+    size_t len;
+    const char *s = lua_tolstring(app->L, -1, &len);
+    const char *copy = s != NULL ? mt_arena_strndup(&app->schema->arena, s, len) : NULL;
+    lua_pop(app->L, 1);
+    return copy;
+}
+
+/*
+ * A moontide.security.* provider (its description table on top of the
+ * stack): the credential is its one input, an optional string read from its
+ * header, query parameter or cookie, so a request without it reaches the
+ * provider (which answers 401) instead of failing validation with 422.
+ */
+static void read_security(mt_app_t *app, mt_provider_t *p)
+{
+    mt_arena_t *arena = &app->schema->arena;
+    p->security.scheme = optional_string(app, "scheme");
+    p->security.name = optional_string(app, "name");
+    p->security.in = optional_string(app, "in");
+    p->security.format = optional_string(app, "format");
+    p->security.description = optional_string(app, "description");
+    if (p->security.scheme == NULL || p->security.name == NULL || p->security.in == NULL) {
+        p->security.scheme = NULL;
+        return;
+    }
+    mt_type_t *string = mt_arena_alloc(arena, sizeof(*string));
+    string->kind = MT_TYPE_STRING;
+    mt_param_doc_t *doc = mt_arena_alloc(arena, sizeof(*doc));
+    *doc = (mt_param_doc_t){.name = "credential", .optional = 1, .type = string, .line = p->line};
+    mt_binding_t *plan = mt_arena_alloc(arena, sizeof(*plan));
+    plan->args = mt_arena_alloc(arena, sizeof(*plan->args));
+    plan->num_args = 1;
+    plan->body_arg = -1;
+    mt_binding_arg_t *arg = plan->args;
+    *arg = (mt_binding_arg_t){.name = "credential", .wire_name = p->security.name, .optional = 1, .type = string,
+                              .doc = doc, .credential = 1};
+    if (strcmp(p->security.in, "query") == 0) {
+        arg->source = MT_FROM_QUERY;
+    } else if (strcmp(p->security.in, "cookie") == 0) {
+        arg->source = MT_FROM_COOKIE;
+    } else {
+        char *lower = mt_arena_strndup(arena, p->security.name, strlen(p->security.name));
+        for (char *c = lower; *c != '\0'; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        arg->source = MT_FROM_HEADER;
+        arg->wire_name = lower;
+    }
+    p->credential_plan = plan;
+}
+
 void mt_providers_declare(mt_app_t *app, int app_index)
 {
     lua_State *L = app->L;
@@ -111,6 +165,9 @@ void mt_providers_declare(mt_app_t *app, int app_index)
         lua_getfield(L, entry, "fn");
         read_function(app, p);
         p->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_getfield(L, entry, "security");
+        if (lua_istable(L, -1))
+            read_security(app, p);
         lua_settop(L, list);
 
         mt_type_t *type = mt_arena_alloc(&app->schema->arena, sizeof(*type));
@@ -170,8 +227,8 @@ static void plan_provider(planner_t *pl, size_t index)
     const mt_provider_t *p = app->providers + index;
     pl->state[index] = 1;
     pl->chain[pl->depth++] = index;
-    mt_binding_t *plan = NULL;
-    if (p->doc != NULL && p->doc->num_params != 0)
+    mt_binding_t *plan = p->credential_plan;
+    if (plan == NULL && p->doc != NULL && p->doc->num_params != 0)
         plan = mt_binding_plan(app->schema, p->doc, p->fn_params, p->num_fn_params, route->param_names,
                                route->num_params, p->file, p->line, 1);
     plan_dependencies(pl, plan);
