@@ -65,6 +65,8 @@ function M.app(opts)
     redoc_url = opts.redoc_url,
     _routes = {},
     _providers = {},
+    _on_startup = {},
+    _on_shutdown = {},
   }, App)
 end
 
@@ -130,6 +132,22 @@ for _, name in ipairs { "get", "post", "put", "patch", "delete", "head", "option
   App[name] = function(self, path, opts, fn)
     local handler = add_route(self, name, { method }, path, opts, fn) -- not a tail call: error levels count this frame
     return handler
+  end
+end
+
+--- app:on_startup(fn) / app:on_shutdown(fn): fn() runs in each worker
+-- process when it starts serving this app, or when it stops (see the guide).
+for _, hook in ipairs { "on_startup", "on_shutdown" } do
+  App[hook] = function(self, fn)
+    if getmetatable(self) ~= App then
+      error(hook .. ": call it with ':' on an app (app:" .. hook .. "(fn))", 2)
+    end
+    if type(fn) ~= "function" then
+      error(hook .. ": expected a function, got " .. type(fn), 2)
+    end
+    local list = self["_" .. hook]
+    list[#list + 1] = fn
+    return fn
   end
 end
 

@@ -21,6 +21,7 @@
 #include "bundle.h"
 #include "docs.h"
 #include "embedded.h"
+#include "lifecycle.h"
 #include "lua_api.h"
 #include "providers.h"
 #include "request.h"
@@ -431,6 +432,7 @@ static void collect_routes(mt_app_t *app)
         return;
     }
     read_info(app, app_index);
+    mt_lifecycle_collect(app, app_index);
     lua_getfield(L, app_index, "_routes");
     int routes = lua_gettop(L);
     size_t n = lua_objlen(L, routes);
@@ -516,6 +518,7 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
         problems->lines = oom;
         return NULL;
     }
+    app->startup_ref = app->shutdown_ref = LUA_NOREF;
     if (resolve_paths(app, app_path) != 0)
         goto fail;
     if ((app->L = luaL_newstate()) == NULL || (app->router = mt_router_new()) == NULL) {
@@ -569,6 +572,7 @@ void mt_app_free(mt_app_t *app)
 {
     if (app == NULL)
         return;
+    mt_lifecycle_shutdown(app); /* a generation moontide dev retired: its last request is done */
     for (size_t i = 0; i != app->num_routes; i++)
         route_free(app->routes[i]);
     free(app->routes);

@@ -93,6 +93,8 @@ typedef struct st_mt_app_t {
     size_t num_providers;
     int *idle_threads; /* registry references of coroutines that finished and can run the next request */
     size_t num_idle_threads;
+    int startup_ref, shutdown_ref; /* app:on_startup / app:on_shutdown functions (lifecycle.c) */
+    int started;                   /* this process ran its startup functions: shutdown ones are due */
     int refs;    /* requests in flight on this generation */
     int retired; /* a reload replaced it: freed when its last request is done */
     mt_buf_t openapi;      /* the OpenAPI document, built once */

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "log.h"
+#include "lifecycle.h"
 #include "master.h"
 
 #define WATCH_INTERVAL_MS 50
@@ -131,7 +132,7 @@ static void watch_handlers(const mt_worker_config_t *config, mt_worker_slot_t *s
 int mt_master_run(const mt_worker_config_t *original)
 {
     mt_worker_config_t current = *original, *config = &current; /* its app changes with each reload */
-    int n = config->opts->workers, shutting_down = 0, running = 0;
+    int n = config->opts->workers, shutting_down = 0, running = 0, exit_code = 0;
     int watch_fd = -1;
     uint64_t reload_at_ms = 0;
     if (config->opts->dev) {
@@ -193,7 +194,16 @@ int mt_master_run(const mt_worker_config_t *original)
                     continue;
                 running--;
                 slots[i].pid = 0;
-                if (!shutting_down) {
+                if (!shutting_down && WIFEXITED(status) && WEXITSTATUS(status) == MT_EXIT_STARTUP_FAILED) {
+                    /* the app cannot start: another worker would fail the same way */
+                    mt_log_error("worker %d could not start the app (on_startup failed); stopping", (int)pid);
+                    shutting_down = 1;
+                    exit_code = 1;
+                    shutdown_deadline = now + (uint64_t)(config->opts->grace * 1000) + 1000;
+                    for (int j = 0; j < n; j++)
+                        if (slots[j].pid != 0)
+                            kill(slots[j].pid, SIGTERM);
+                } else if (!shutting_down) {
                     char how[128];
                     describe_exit(status, how, sizeof(how));
                     mt_log_error("worker %d %s; starting a new one", (int)pid, how);
@@ -255,5 +265,5 @@ int mt_master_run(const mt_worker_config_t *original)
         close(watch_fd);
     munmap(busy, sizeof(mt_busy_t) * (size_t)n);
     free(slots);
-    return 0;
+    return exit_code;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "access_log.h"
 #include "json.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "timers.h"
 #include "worker.h"
@@ -42,6 +43,11 @@ static void reload(mt_handler_t *handler, const mt_options_t *opts)
         for (size_t i = 0; i != problems.count; i++)
             mt_log_error("reload failed, the previous code keeps serving: %s", problems.lines[i]);
         mt_problems_free(&problems);
+        return;
+    }
+    if (mt_lifecycle_startup(app) != 0) {
+        mt_log_error("reload failed (on_startup), the previous code keeps serving");
+        mt_app_free(app); /* runs its on_shutdown functions: they may undo what startup did */
         return;
     }
     mt_handler_set_app(handler, app);
@@ -95,6 +101,12 @@ int mt_worker_run(const mt_worker_config_t *config)
         mt_log_error("cannot create the worker's timer: %s", strerror(errno));
         return 1;
     }
+    /* the app's on_startup functions run before this worker takes its first connection */
+    if (mt_lifecycle_startup(config->app) != 0) {
+        mt_log_error("on_startup failed: this worker stops, and the server with it");
+        mt_lifecycle_shutdown(config->app);
+        return MT_EXIT_STARTUP_FAILED;
+    }
     accept_ctx = (h2o_accept_ctx_t){.ctx = &ctx, .hosts = globalconf.hosts, .ssl_ctx = config->ssl_ctx};
     h2o_socket_t *listener = h2o_evloop_socket_create(loop, config->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     h2o_socket_read_start(listener, on_accept);
@@ -116,5 +128,6 @@ int mt_worker_run(const mt_worker_config_t *config)
         h2o_evloop_run(loop, 100);
     if (has_connections(&ctx))
         mt_log_warn("grace period over; closing connections still open");
+    mt_lifecycle_shutdown(handler->app);
     return 0;
 }
