@@ -189,6 +189,29 @@ function App:options(path, opts, handler) end
 ---@overload fun(self: moontide.App, methods: string|string[], path: string, handler: moontide.Handler): moontide.Handler
 function App:route(methods, path, opts, handler) end
 
+---Gives a type name a provider: every handler or provider parameter annotated
+---with that type gets what `provider` returns, made once per request. The
+---provider's own parameters are annotated and bound like a handler's (one
+---without annotations gets the request object). It may return a cleanup
+---function as its second value, run after the response is sent. `provider`
+---may also be what `moontide.security.api_key` or `.bearer` returns.
+---@param name string A type name, like a class's: "Db", "auth.User".
+---@param provider function|moontide.SecurityProvider
+---@return function provider
+function App:provide(name, provider) end
+
+---Runs `fn()` in each worker before it serves this app (in the order added).
+---An error stops the server. It cannot wait.
+---@param fn fun()
+---@return fun() fn
+function App:on_startup(fn) end
+
+---Runs `fn()` in each worker once it stops serving this app (in the order
+---added). Errors are logged. It cannot wait.
+---@param fn fun()
+---@return fun() fn
+function App:on_shutdown(fn) end
+
 -- The module ------------------------------------------------------------------
 
 ---The moontide version, "X.Y.Z".
@@ -215,6 +238,37 @@ function moontide.json.encode(value) end
 ---@return any value The decoded value, or nil on bad input.
 ---@return string? err "reason (at byte N)" on bad input.
 function moontide.json.decode(text) end
+
+---A provider made by `moontide.security.*`, for `app:provide`.
+---@class moontide.SecurityProvider
+
+---Options of `moontide.security.api_key{...}`.
+---@class moontide.ApiKeyOpts
+---@field name string The header, query parameter or cookie carrying the key ("X-API-Key").
+---@field in? "header"|"query"|"cookie" Default "header".
+---@field check? fun(key: string): any What the handler gets for a key; nil or false answers 401. Without it, the key itself.
+---@field description? string Shown in the Authorize dialog.
+
+---Options of `moontide.security.bearer{...}`.
+---@class moontide.BearerOpts
+---@field check? fun(token: string): any What the handler gets for a token; nil or false answers 401. Without it, the token.
+---@field format? string Documented as bearerFormat ("JWT").
+---@field description? string
+
+---Ready-made providers for `app:provide` that check a credential, answer 401
+---with FastAPI's bodies and `WWW-Authenticate`, and appear in the OpenAPI
+---document's securitySchemes.
+moontide.security = {}
+
+---An API key in a header, query parameter or cookie.
+---@param opts moontide.ApiKeyOpts
+---@return moontide.SecurityProvider
+function moontide.security.api_key(opts) end
+
+---A bearer token: `Authorization: Bearer TOKEN`.
+---@param opts? moontide.BearerOpts
+---@return moontide.SecurityProvider
+function moontide.security.bearer(opts) end
 
 ---A new application.
 ---@param opts? moontide.AppOpts

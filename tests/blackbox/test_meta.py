@@ -146,10 +146,15 @@ class Stub(unittest.TestCase):
         real = self.get("/module")
         declared = re.findall(r"^function App:(\w+)\s*\(", self.text, re.M)
         self.assertEqual(sorted(declared), real["app"])
+        routes = 0
         for name in declared:
             block = re.search(rf"((?:---.*\n)+)function App:{name}\(", self.text).group(1)
+            if "@param path string" not in block:
+                continue  # not a route method (provide, on_startup, ...)
+            routes += 1
             self.assertIn("@param opts moontide.RouteOpts", block, name)
             self.assertRegex(block, r"@overload fun\(self: moontide\.App,.*handler: moontide\.Handler\)", name)
+        self.assertEqual(routes, 8)  # get post put patch delete head options route
 
     def test_request_fields_match_the_request_object(self):
         answer = self.get("/request-fields")
