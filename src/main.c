@@ -49,6 +49,7 @@ static int run(const mt_options_t *opts)
     mt_log_info("serving %s on %s://%s%s%s:%d with %d worker(s)", config.app->path, config.ssl_ctx ? "https" : "http",
                 ipv6 ? "[" : "", opts->host, ipv6 ? "]" : "", port, opts->workers);
     status = mt_master_run(&config);
+    config.listen_fd = -1; /* the master closed it when shutdown began */
     goto cleanup;
 
 fail:

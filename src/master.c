@@ -129,6 +129,19 @@ static void watch_handlers(const mt_worker_config_t *config, mt_worker_slot_t *s
     }
 }
 
+/* Stops listening and tells every worker to stop; returns when the workers' time is up. */
+static uint64_t begin_shutdown(mt_worker_config_t *config, mt_worker_slot_t *slots, int n, uint64_t now)
+{
+    if (config->listen_fd >= 0) {
+        close(config->listen_fd);
+        config->listen_fd = -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (slots[i].pid != 0)
+            kill(slots[i].pid, SIGTERM);
+    return now + (uint64_t)(config->opts->grace * 1000) + 1000;
+}
+
 int mt_master_run(const mt_worker_config_t *original)
 {
     mt_worker_config_t current = *original, *config = &current; /* its app changes with each reload */
@@ -176,10 +189,7 @@ int mt_master_run(const mt_worker_config_t *original)
             mt_log_info("received %s; stopping %d worker(s) (grace %.1f s)", signo == SIGTERM ? "SIGTERM" : "SIGINT",
                         running, config->opts->grace);
             shutting_down = 1;
-            shutdown_deadline = now + (uint64_t)(config->opts->grace * 1000) + 1000;
-            for (int i = 0; i < n; i++)
-                if (slots[i].pid != 0)
-                    kill(slots[i].pid, SIGTERM);
+            shutdown_deadline = begin_shutdown(config, slots, n, now);
         } else if (signo == SIGTERM || signo == SIGINT) {
             mt_log_info("second signal: stopping now");
             shutdown_deadline = now;
@@ -199,10 +209,7 @@ int mt_master_run(const mt_worker_config_t *original)
                     mt_log_error("worker %d could not start the app (on_startup failed); stopping", (int)pid);
                     shutting_down = 1;
                     exit_code = 1;
-                    shutdown_deadline = now + (uint64_t)(config->opts->grace * 1000) + 1000;
-                    for (int j = 0; j < n; j++)
-                        if (slots[j].pid != 0)
-                            kill(slots[j].pid, SIGTERM);
+                    shutdown_deadline = begin_shutdown(config, slots, n, now);
                 } else if (!shutting_down) {
                     char how[128];
                     describe_exit(status, how, sizeof(how));

@@ -7,7 +7,11 @@
 
 #include "worker.h"
 
-/* Runs until shutdown; returns the process exit code. */
+/*
+ * Runs until shutdown; returns the process exit code. The listening socket
+ * (config->listen_fd) is closed when shutdown begins, so that once the
+ * workers have closed theirs new connections are refused, not queued.
+ */
 int mt_master_run(const mt_worker_config_t *config);
 
 #endif
