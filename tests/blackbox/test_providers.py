@@ -4,9 +4,12 @@ or raise, and may return a cleanup that runs after the response is sent.
 Cycles and unknown names are load-time errors at FILE:LINE; providers'
 inputs appear in the OpenAPI operation."""
 import json
+import os
+import shutil
+import tempfile
 import unittest
 
-from harness import ServerTestCase, app_path, run_cli, wait_until
+from harness import Server, ServerTestCase, app_path, run_cli, wait_until
 
 
 class Providers(ServerTestCase):
@@ -67,6 +70,20 @@ class Providers(ServerTestCase):
         # a route whose provider reads nothing from the request documents no inputs
         self.assertNotIn("parameters", doc["paths"]["/flaky"]["get"])
         self.assertNotIn("422", doc["paths"]["/flaky"]["get"]["responses"])
+
+
+class BuiltProviders(unittest.TestCase):
+    def test_a_built_executable_binds_providers_as_the_sources_do(self):
+        out = os.path.join(tempfile.mkdtemp(prefix="moontide-providers-build-"), "providers")
+        self.addCleanup(shutil.rmtree, os.path.dirname(out), ignore_errors=True)
+        code, _, err = run_cli("build", app_path("providers"), "-o", out)
+        self.assertEqual(code, 0, err)
+        with Server(out, command=None) as server:
+            status, _, body = server.request("GET", "/me", headers={"x-token": "alice"})
+            self.assertEqual((status, json.loads(body)["name"]), (200, "alice"))
+            status, _, body = server.request("GET", "/me?limit=50")
+            self.assertEqual(status, 422)
+            self.assertEqual([e["loc"] for e in json.loads(body)["detail"]], [["header", "x-token"], ["query", "limit"]])
 
 
 class BadProviders(unittest.TestCase):
