@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include "lifecycle.h"
 #include "log.h"
+#include "lua_api.h"
 
 static int list_ref(lua_State *L, int app_index, const char *field)
 {
@@ -24,12 +25,6 @@ void mt_lifecycle_collect(mt_app_t *app, int app_index)
     app->shutdown_ref = list_ref(app->L, app_index, "_on_shutdown");
 }
 
-static int traceback_handler(lua_State *L)
-{
-    luaL_traceback(L, L, lua_isstring(L, 1) ? lua_tostring(L, 1) : "(error object is not a string)", 1);
-    return 1;
-}
-
 /* Runs the functions of one list; returns how many failed (stopping at the first when `stop_at_error`). */
 static int run_list(mt_app_t *app, int ref, const char *hook, int stop_at_error)
 {
@@ -37,7 +32,7 @@ static int run_list(mt_app_t *app, int ref, const char *hook, int stop_at_error)
     int failed = 0;
     if (ref == LUA_NOREF)
         return 0;
-    lua_pushcfunction(L, traceback_handler);
+    lua_pushcfunction(L, mt_lua_traceback);
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     int handler = lua_gettop(L) - 1, list = lua_gettop(L);
     int n = (int)lua_objlen(L, list);

@@ -49,6 +49,12 @@ int mt_lua_raise_detail(lua_State *L, int status)
     return lua_error(L);
 }
 
+int mt_lua_traceback(lua_State *L)
+{
+    luaL_traceback(L, L, lua_isstring(L, 1) ? lua_tostring(L, 1) : "(error object is not a string)", 1);
+    return 1;
+}
+
 /* raise(status, detail[, headers]) */
 static int core_raise(lua_State *L)
 {

@@ -22,4 +22,7 @@ int mt_lua_has_mt(lua_State *L, int index, const char *registry_key);
  */
 int mt_lua_raise_detail(lua_State *L, int status);
 
+/* A message handler for lua_pcall: the error with a traceback of where it was raised. */
+int mt_lua_traceback(lua_State *L);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "handler.h"
 #include "log.h"
+#include "lua_api.h"
 #include "providers.h"
 
 #define RUNNER_KEY "moontide.providers.run"
@@ -332,12 +333,6 @@ void mt_providers_push_runner(lua_State *co, const mt_route_t *route)
     lua_rawgeti(co, LUA_REGISTRYINDEX, route->steps_ref);
 }
 
-static int traceback_handler(lua_State *L)
-{
-    luaL_traceback(L, L, lua_isstring(L, 1) ? lua_tostring(L, 1) : "(error object is not a string)", 1);
-    return 1;
-}
-
 void mt_providers_cleanup(mt_call_t *call)
 {
     if (call->cleanups_ref == LUA_NOREF)
@@ -346,7 +341,7 @@ void mt_providers_cleanup(mt_call_t *call)
     lua_rawgeti(L, LUA_REGISTRYINDEX, call->cleanups_ref);
     int list = lua_gettop(L);
     for (int i = (int)lua_objlen(L, list) - 1; i >= 1; i -= 2) { /* the last provider's first */
-        lua_pushcfunction(L, traceback_handler);
+        lua_pushcfunction(L, mt_lua_traceback);
         lua_rawgeti(L, list, i);
         if (lua_pcall(L, 0, 0, -2) != 0) {
             lua_rawgeti(L, list, i + 1);
