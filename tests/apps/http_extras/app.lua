@@ -1,4 +1,4 @@
--- app:static, app:cors and app:gzip together (tests/blackbox/test_static.py, test_cors.py, test_gzip.py).
+-- app:static, app:cors, app:gzip and request IDs together (tests/blackbox/test_static.py, test_cors.py, test_gzip.py, test_request_id.py).
 local moontide = require "moontide"
 local app = moontide.app { title = "static files", version = "1" }
 
