@@ -121,7 +121,7 @@ static void fail_with_traceback(mt_call_t *call, lua_State *co)
     if (msg == NULL)
         msg = lua_pushfstring(co, "(error object is a %s value)", luaL_typename(co, -1));
     luaL_traceback(L, co, msg, 0);
-    mt_log_error("handler for %s %s (%s) failed [request %.*s]: %s", mt_method_name(call->route->method),
+    mt_log_error("handler for %s %s (%s) [request %.*s] failed: %s", mt_method_name(call->route->method),
                  call->route->pattern, call->route->where, (int)call->id.len, call->id.base, lua_tostring(L, -1));
     if (call->handler->dev) { /* moontide dev: the traceback in the answer too */
         size_t len;
@@ -148,7 +148,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             /* the response starts now; the stream's producer then runs in this coroutine */
             int nargs = mt_stream_start(call, co, 1, err, sizeof(err));
             if (nargs < 0) {
-                mt_log_error("handler for %s %s (%s) returned a bad stream [request %.*s]: %s",
+                mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad stream: %s",
                              mt_method_name(route->method), route->pattern, route->where, (int)call->id.len,
                              call->id.base, err);
                 send_internal_error(call);
@@ -160,14 +160,14 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             break;
         }
         if (mt_response_send_results(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
-            mt_log_error("handler for %s %s (%s) returned a bad response [request %.*s]: %s",
+            mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad response: %s",
                          mt_method_name(route->method), route->pattern, route->where, (int)call->id.len, call->id.base,
                          err);
             send_internal_error(call);
         }
         break;
     case LUA_YIELD:
-        mt_log_error("handler for %s %s (%s) yielded outside a moontide call [request %.*s]; coroutine.yield is not a "
+        mt_log_error("handler for %s %s (%s) [request %.*s] yielded outside a moontide call; coroutine.yield is not a "
                      "way to respond",
                      mt_method_name(route->method), route->pattern, route->where, (int)call->id.len, call->id.base);
         send_internal_error(call);
@@ -176,7 +176,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
         if (!mt_lua_has_mt(co, -1, MT_HTTP_ERROR_MT)) {
             fail_with_traceback(call, co);
         } else if (mt_response_send_http_error(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
-            mt_log_error("handler for %s %s (%s) raised a bad error [request %.*s]: %s", mt_method_name(route->method),
+            mt_log_error("handler for %s %s (%s) [request %.*s] raised a bad error: %s", mt_method_name(route->method),
                          route->pattern, route->where, (int)call->id.len, call->id.base, err);
             send_internal_error(call);
         }
@@ -191,9 +191,9 @@ static void on_deadline(mt_timer_t *timer)
     stop_waiting(call);
     call->answered = 1;
     call->co_finished = 0; /* suspended mid-way: never reused */
-    mt_log_warn("handler for %s %s (%s) was still waiting after --timeout %.3g s [request %.*s]: 504",
-                mt_method_name(call->route->method), call->route->pattern, call->route->where,
-                (double)call->handler->timeout_ms / 1000, (int)call->id.len, call->id.base);
+    mt_log_warn("handler for %s %s (%s) [request %.*s] was still waiting after --timeout %.3g s: 504",
+                mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)call->id.len,
+                call->id.base, (double)call->handler->timeout_ms / 1000);
     mt_response_send_detail(call->req, 504, "Gateway Timeout");
 }
 
