@@ -67,6 +67,7 @@ function M.app(opts)
     _providers = {},
     _on_startup = {},
     _on_shutdown = {},
+    _static = {},
   }, App)
 end
 
@@ -257,6 +258,102 @@ function App:provide(name, fn)
   end
   self._providers[#self._providers + 1] = { name = name, fn = fn, security = security, where = where(2) }
   return fn
+end
+
+local function check_self(self, fname)
+  if getmetatable(self) ~= App then
+    error(fname .. ": call it with ':' on an app (app:" .. fname .. "(...))", 3)
+  end
+end
+
+local function check_list(fname, key, v)
+  if v == nil then return end
+  if type(v) ~= "table" then
+    error(fname .. ": " .. key .. " must be a list of strings, got " .. type(v), 3)
+  end
+  for i, item in ipairs(v) do
+    if type(item) ~= "string" then
+      error(fname .. ": " .. key .. "[" .. i .. "] must be a string, got " .. type(item), 3)
+    end
+  end
+end
+
+local CORS_OPTS = {
+  allow_origins = "list", allow_origin_regex = "string", allow_methods = "list", allow_headers = "list",
+  allow_credentials = "boolean", expose_headers = "list", max_age = "number",
+}
+
+--- app:cors{ allow_origins=, allow_origin_regex=, allow_methods=, allow_headers=,
+-- allow_credentials=, expose_headers=, max_age= }: CORS as Starlette's
+-- CORSMiddleware does it, answered in C (preflights before routing).
+function App:cors(opts)
+  check_self(self, "cors")
+  if type(opts) ~= "table" then
+    error("cors: expected a table of options, got " .. type(opts), 2)
+  end
+  for k, v in pairs(opts) do
+    local want = CORS_OPTS[k]
+    if want == nil then
+      error("cors: unknown option '" .. tostring(k) .. "'", 2)
+    elseif want == "list" then
+      check_list("cors", k, v)
+    elseif type(v) ~= want then
+      error("cors: option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 2)
+    end
+  end
+  if opts.max_age ~= nil and (opts.max_age < 0 or opts.max_age % 1 ~= 0) then
+    error("cors: max_age must be a whole number of seconds >= 0", 2)
+  end
+  if self._cors ~= nil then
+    error("cors: already configured (" .. self._cors.where .. ")", 2)
+  end
+  local copy = { where = where(2) }
+  for k, v in pairs(opts) do copy[k] = v end
+  self._cors = copy
+end
+
+--- app:gzip{ minimum_size=500, level=6 }: gzip compressible responses for
+-- clients that accept it (off until called).
+function App:gzip(opts)
+  check_self(self, "gzip")
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    error("gzip: expected a table of options, got " .. type(opts), 2)
+  end
+  for k, v in pairs(opts) do
+    if k ~= "minimum_size" and k ~= "level" then
+      error("gzip: unknown option '" .. tostring(k) .. "'", 2)
+    end
+    if type(v) ~= "number" or v % 1 ~= 0 then
+      error("gzip: option '" .. k .. "' must be a whole number, got " .. tostring(v), 2)
+    end
+  end
+  if opts.minimum_size ~= nil and opts.minimum_size < 0 then
+    error("gzip: minimum_size must be >= 0", 2)
+  end
+  if opts.level ~= nil and (opts.level < 1 or opts.level > 9) then
+    error("gzip: level must be from 1 to 9", 2)
+  end
+  self._gzip = { minimum_size = opts.minimum_size or 500, level = opts.level or 6, where = where(2) }
+end
+
+--- app:static(prefix, dir): GET/HEAD of the files under dir (relative to the
+-- app's directory) at URL prefix.
+function App:static(prefix, dir)
+  check_self(self, "static")
+  if type(prefix) ~= "string" or prefix:sub(1, 1) ~= "/" or prefix:find("[{}?#%%]") then
+    error("static: prefix must be a path starting with '/' (no {, }, ?, # or %), got " .. tostring(prefix), 2)
+  end
+  if type(dir) ~= "string" or dir == "" then
+    error("static: dir must be a directory name, got " .. tostring(dir), 2)
+  end
+  prefix = prefix:gsub("/+$", "")
+  for _, m in ipairs(self._static) do
+    if m.prefix == prefix then
+      error("static: '" .. (prefix == "" and "/" or prefix) .. "' is already served (" .. m.where .. ")", 2)
+    end
+  end
+  self._static[#self._static + 1] = { prefix = prefix, dir = dir, where = where(2) }
 end
 
 local function with_content_type(headers, content_type)

@@ -1,6 +1,6 @@
 /*
  * The access log: one line per request (time, client, method, path and
- * query, protocol, status, bytes, duration in seconds), formatted by h2o's
+ * query, protocol, status, bytes, duration in seconds, request ID), formatted by h2o's
  * log formatter and written with one write(2) so workers never interleave.
  */
 #ifndef MT_ACCESS_LOG_H

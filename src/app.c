@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include "app.h"
 #include "bundle.h"
+#include "compress.h"
+#include "cors.h"
 #include "docs.h"
 #include "embedded.h"
 #include "lifecycle.h"
@@ -26,6 +28,7 @@
 #include "providers.h"
 #include "request.h"
 #include "route_opts.h"
+#include "static_files.h"
 
 const mt_embedded_t *mt_embedded_find(const mt_embedded_t *table, const char *name)
 {
@@ -433,6 +436,9 @@ static void collect_routes(mt_app_t *app)
     }
     read_info(app, app_index);
     mt_lifecycle_collect(app, app_index);
+    mt_cors_configure(app, app_index);
+    mt_compress_configure(app, app_index);
+    mt_static_configure(app, app_index);
     lua_getfield(L, app_index, "_routes");
     int routes = lua_gettop(L);
     size_t n = lua_objlen(L, routes);
@@ -598,6 +604,8 @@ void mt_app_free(mt_app_t *app)
     mt_buf_free(&app->openapi);
     mt_buf_free(&app->swagger_page);
     mt_buf_free(&app->redoc_page);
+    mt_cors_free(app->cors);
+    mt_static_free(app);
     free(app->path);
     free(app->dir);
     free(app);

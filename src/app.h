@@ -78,6 +78,16 @@ typedef struct st_mt_app_info_t {
     char *redoc_url;
 } mt_app_info_t;
 
+struct st_mt_cors_t;
+struct st_mt_static_mount_t;
+
+/* app:gzip{...}: compress responses of compressible types from minimum_size bytes (enabled 0: off). */
+typedef struct st_mt_gzip_t {
+    int enabled;
+    size_t minimum_size;
+    int level;
+} mt_gzip_t;
+
 typedef struct st_mt_app_t {
     lua_State *L;
     mt_app_info_t info;
@@ -100,6 +110,10 @@ typedef struct st_mt_app_t {
     mt_buf_t openapi;      /* the OpenAPI document, built once */
     mt_buf_t swagger_page; /* the HTML of the docs pages */
     mt_buf_t redoc_page;
+    struct st_mt_cors_t *cors;              /* app:cors{...}; NULL when not called (cors.c) */
+    mt_gzip_t gzip;                         /* app:gzip{...} (compress.c) */
+    struct st_mt_static_mount_t *statics;   /* app:static(prefix, dir), in call order (static_files.c) */
+    size_t num_statics;
 } mt_app_t;
 
 #define MT_APP_MAX_IDLE_THREADS 256

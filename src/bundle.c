@@ -2,7 +2,8 @@
  * The payload sits at the end of the executable:
  *
  *   "MTBUNDLE" u32 count, then per file: u32 len + name, u32 len + bytecode,
- *   u32 len + annotations (little-endian lengths)
+ *   u32 len + annotations; then u32 count of static files, per file: u32 len
+ *   + name, u64 mtime, u32 len + bytes (little-endian numbers)
  *   trailer: "MTAPP001" u64 payload length, u64 FNV-1a 64 of the payload
  *
  * The trailer is read first, so plain moontide (no trailer) costs one small
@@ -22,6 +23,7 @@
 #include <unistd.h>
 #include "buf.h"
 #include "bundle.h"
+#include "static_files.h"
 
 #define PAYLOAD_MAGIC "MTBUNDLE"
 #define TRAILER_MAGIC "MTAPP001"
@@ -47,6 +49,11 @@ static void put_u64(unsigned char *b, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static int cmp_static(const void *a, const void *b)
+{
+    return strcmp(((const mt_bundle_static_t *)a)->name, ((const mt_bundle_static_t *)b)->name);
 }
 
 static uint64_t get_u64(const unsigned char *b)
@@ -79,6 +86,9 @@ static void bundle_free(mt_bundle_t *bundle)
     for (size_t i = 0; i != bundle->num_files; i++)
         free((char *)bundle->files[i].name);
     free(bundle->files);
+    for (size_t i = 0; i != bundle->num_statics; i++)
+        free((char *)bundle->statics[i].name);
+    free(bundle->statics);
     free(bundle->payload);
     free(bundle);
 }
@@ -134,6 +144,24 @@ int mt_bundle_open_self(char *err, size_t errsize)
             (f->annotations = get_piece(&p, end, &f->annotations_len)) == NULL)
             goto damaged;
     }
+    const unsigned char *b = (const unsigned char *)p;
+    if (end - p < 4)
+        goto damaged;
+    count = (size_t)b[0] | (size_t)b[1] << 8 | (size_t)b[2] << 16 | (size_t)b[3] << 24;
+    p += 4;
+    if (count > (size_t)(end - p) / 16 || (count != 0 && (bundle->statics = calloc(count, sizeof(*bundle->statics))) == NULL))
+        goto damaged;
+    for (size_t i = 0; i != count; i++) {
+        mt_bundle_static_t *f = bundle->statics + bundle->num_statics++;
+        const char *name = get_piece(&p, end, &piece_len);
+        if (name == NULL || (f->name = strndup(name, piece_len)) == NULL || end - p < 8)
+            goto damaged;
+        f->mtime = (int64_t)get_u64((const unsigned char *)p);
+        p += 8;
+        if ((f->data = get_piece(&p, end, &f->len)) == NULL)
+            goto damaged;
+    }
+    qsort(bundle->statics, bundle->num_statics, sizeof(*bundle->statics), cmp_static);
     if (p != end)
         goto damaged;
     mt_bundle = bundle;
@@ -157,6 +185,14 @@ const mt_bundle_file_t *mt_bundle_find(const char *name)
         if (strcmp(mt_bundle->files[i].name, name) == 0)
             return mt_bundle->files + i;
     return NULL;
+}
+
+const mt_bundle_static_t *mt_bundle_find_static(const char *name)
+{
+    if (mt_bundle == NULL || mt_bundle->num_statics == 0)
+        return NULL;
+    mt_bundle_static_t key = {.name = name};
+    return bsearch(&key, mt_bundle->statics, mt_bundle->num_statics, sizeof(key), cmp_static);
 }
 
 static int dump_writer(lua_State *L, const void *p, size_t size, void *ud)
@@ -183,7 +219,46 @@ static void annotation_lines(const char *text, size_t len, mt_buf_t *out)
     }
 }
 
-int mt_bundle_write(const mt_app_t *app, const char *out_path, char *err, size_t errsize)
+struct static_files {
+    mt_buf_t *payload;
+    size_t count_at; /* where the count goes */
+    uint32_t count;
+};
+
+static int add_static_file(void *ud, const char *name, int fd, const struct stat *st)
+{
+    struct static_files *sf = ud;
+    if ((uint64_t)st->st_size > UINT32_MAX) {
+        errno = EFBIG;
+        return -1;
+    }
+    mt_buf_t *out = sf->payload;
+    put_u32(out, (uint32_t)strlen(name));
+    mt_buf_append(out, name, strlen(name));
+    unsigned char mtime[8];
+    put_u64(mtime, (uint64_t)st->st_mtime);
+    mt_buf_append(out, mtime, 8);
+    put_u32(out, (uint32_t)st->st_size);
+    if (mt_buf_reserve(out, (size_t)st->st_size) != 0)
+        return -1;
+    size_t done = 0;
+    while (done < (size_t)st->st_size) {
+        ssize_t n = pread(fd, out->data + out->len + done, (size_t)st->st_size - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO; /* it shrank while we read it */
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    out->len += done;
+    sf->count++;
+    return 0;
+}
+
+int mt_bundle_write(const mt_app_t *app, const char *out_path, size_t *num_static, char *err, size_t errsize)
 {
     mt_buf_t payload = {0}, piece = {0};
     lua_State *L = luaL_newstate();
@@ -219,6 +294,13 @@ int mt_bundle_write(const mt_app_t *app, const char *out_path, char *err, size_t
         mt_buf_append(&payload, piece.data, piece.len);
         free(text);
     }
+    struct static_files statics = {.payload = &payload, .count_at = payload.len};
+    put_u32(&payload, 0); /* the count, filled in after the walk */
+    if (mt_static_walk(app, add_static_file, &statics, err, errsize) != 0)
+        goto done;
+    for (int i = 0; i < 4; i++)
+        payload.data[statics.count_at + i] = (char)(statics.count >> (8 * i));
+    *num_static = statics.count;
     size_t self_len;
     char *self = mt_read_file("/proc/self/exe", &self_len);
     if (self == NULL) {

@@ -9,13 +9,17 @@
 #include <lauxlib.h>
 #include <time.h>
 #include "arguments.h"
+#include "cors.h"
 #include "docs.h"
+#include "filters.h"
 #include "handler.h"
 #include "json.h"
 #include "log.h"
 #include "lua_api.h"
 #include "providers.h"
+#include "request_id.h"
 #include "response.h"
+#include "static_files.h"
 #include "stream.h"
 
 uint64_t mt_now_ms(void)
@@ -117,8 +121,8 @@ static void fail_with_traceback(mt_call_t *call, lua_State *co)
     if (msg == NULL)
         msg = lua_pushfstring(co, "(error object is a %s value)", luaL_typename(co, -1));
     luaL_traceback(L, co, msg, 0);
-    mt_log_error("handler for %s %s (%s) failed: %s", mt_method_name(call->route->method), call->route->pattern,
-                 call->route->where, lua_tostring(L, -1));
+    mt_log_error("handler for %s %s (%s) [request %.*s] failed: %s", mt_method_name(call->route->method),
+                 call->route->pattern, call->route->where, (int)call->id.len, call->id.base, lua_tostring(L, -1));
     if (call->handler->dev) { /* moontide dev: the traceback in the answer too */
         size_t len;
         const char *trace = lua_tolstring(L, -1, &len);
@@ -144,8 +148,9 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             /* the response starts now; the stream's producer then runs in this coroutine */
             int nargs = mt_stream_start(call, co, 1, err, sizeof(err));
             if (nargs < 0) {
-                mt_log_error("handler for %s %s (%s) returned a bad stream: %s", mt_method_name(route->method),
-                             route->pattern, route->where, err);
+                mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad stream: %s",
+                             mt_method_name(route->method), route->pattern, route->where, (int)call->id.len,
+                             call->id.base, err);
                 send_internal_error(call);
                 break;
             }
@@ -155,22 +160,24 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             break;
         }
         if (mt_response_send_results(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
-            mt_log_error("handler for %s %s (%s) returned a bad response: %s", mt_method_name(route->method),
-                         route->pattern, route->where, err);
+            mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad response: %s",
+                         mt_method_name(route->method), route->pattern, route->where, (int)call->id.len, call->id.base,
+                         err);
             send_internal_error(call);
         }
         break;
     case LUA_YIELD:
-        mt_log_error("handler for %s %s (%s) yielded outside a moontide call; coroutine.yield is not a way to respond",
-                     mt_method_name(route->method), route->pattern, route->where);
+        mt_log_error("handler for %s %s (%s) [request %.*s] yielded outside a moontide call; coroutine.yield is not a "
+                     "way to respond",
+                     mt_method_name(route->method), route->pattern, route->where, (int)call->id.len, call->id.base);
         send_internal_error(call);
         break;
     default:
         if (!mt_lua_has_mt(co, -1, MT_HTTP_ERROR_MT)) {
             fail_with_traceback(call, co);
         } else if (mt_response_send_http_error(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
-            mt_log_error("handler for %s %s (%s) raised a bad error: %s", mt_method_name(route->method), route->pattern,
-                         route->where, err);
+            mt_log_error("handler for %s %s (%s) [request %.*s] raised a bad error: %s", mt_method_name(route->method),
+                         route->pattern, route->where, (int)call->id.len, call->id.base, err);
             send_internal_error(call);
         }
         break;
@@ -184,9 +191,9 @@ static void on_deadline(mt_timer_t *timer)
     stop_waiting(call);
     call->answered = 1;
     call->co_finished = 0; /* suspended mid-way: never reused */
-    mt_log_warn("handler for %s %s (%s) was still waiting after --timeout %.3g s: 504",
-                mt_method_name(call->route->method), call->route->pattern, call->route->where,
-                (double)call->handler->timeout_ms / 1000);
+    mt_log_warn("handler for %s %s (%s) [request %.*s] was still waiting after --timeout %.3g s: 504",
+                mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)call->id.len,
+                call->id.base, (double)call->handler->timeout_ms / 1000);
     mt_response_send_detail(call->req, 504, "Gateway Timeout");
 }
 
@@ -267,10 +274,14 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     int method = mt_method_parse(req->method.base, req->method.len);
     mt_router_match_t match;
+    h2o_iovec_t id = mt_request_id_assign(req);
+    if (self->app->cors != NULL && mt_cors_preflight(req, self->app->cors))
+        return 0;
 
     switch (mt_router_lookup(self->app->router, method, req->path.base, path_len, &match)) {
     case MT_ROUTE_NOT_FOUND:
-        mt_response_send_detail(req, 404, "Not Found");
+        if (!mt_static_serve(req, self->app, req->path.base, path_len))
+            mt_response_send_detail(req, 404, "Not Found");
         return 0;
     case MT_ROUTE_METHOD_NOT_ALLOWED: {
         char allow[128];
@@ -293,7 +304,7 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     self->app->refs++;
     *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
                         .num_params = match.num_params, .co_ref = LUA_NOREF, .req_ref = LUA_NOREF,
-                        .cache_ref = LUA_NOREF, .cleanups_ref = LUA_NOREF, .started_ms = mt_now_ms()};
+                        .cache_ref = LUA_NOREF, .cleanups_ref = LUA_NOREF, .started_ms = mt_now_ms(), .id = id};
     if (match.num_params != 0) {
         call->params = h2o_mem_alloc_pool(&req->pool, sizeof(mt_slice_t) * match.num_params);
         memcpy(call->params, match.params, sizeof(mt_slice_t) * match.num_params);
@@ -312,5 +323,6 @@ mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_bu
     self->timeout_ms = timeout_ms;
     self->dev = dev;
     self->scratch = (mt_buf_t){0};
+    mt_filters_register(pathconf, self);
     return self;
 }

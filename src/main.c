@@ -109,9 +109,13 @@ static int build(const mt_options_t *opts)
     mt_app_t *app = load_or_report(opts->app_path, ": nothing written");
     if (app == NULL)
         return 1;
-    int rc = mt_bundle_write(app, opts->output, err, sizeof(err));
+    size_t num_static = 0;
+    int rc = mt_bundle_write(app, opts->output, &num_static, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "moontide: error: %s\n", err);
+    else if (num_static != 0)
+        printf("wrote %s: %s and %zu Lua file(s), %zu static file(s)\n", opts->output, app->path, app->num_files,
+               num_static);
     else
         printf("wrote %s: %s and %zu Lua file(s)\n", opts->output, app->path, app->num_files);
     mt_app_free(app);

@@ -239,6 +239,12 @@ static int request_index(lua_State *L)
     size_t len;
     const char *key = luaL_checklstring(L, 2, &len);
     switch (len) {
+    case 2:
+        if (memcmp(key, "id", 2) == 0) {
+            lua_pushlstring(L, call->id.base, call->id.len);
+            return 1;
+        }
+        break;
     case 4:
         if (memcmp(key, "path", 4) == 0) {
             lua_pushlstring(L, req->path.base, req->query_at != SIZE_MAX ? req->query_at : req->path.len);
@@ -283,7 +289,7 @@ static int request_index(lua_State *L)
         }
         break;
     }
-    return luaL_error(L, "request has no field '%s' (fields: method, path, params, query, headers, body, json, client, "
+    return luaL_error(L, "request has no field '%s' (fields: id, method, path, params, query, headers, body, json, client, "
                          "http_version)", key);
 }
 

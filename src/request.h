@@ -35,6 +35,7 @@ typedef struct st_mt_call_t {
     int answered;          /* the response is out (or a 504 replaced it): the coroutine never runs again */
     struct st_mt_stream_t *stream; /* the handler returned moontide.stream/sse: its producer runs in co */
     uint64_t started_ms;
+    h2o_iovec_t id;        /* the request ID (request_id.c) */
 } mt_call_t;
 
 /* Creates the request object's metatable; called once per Lua state. */

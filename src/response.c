@@ -87,11 +87,15 @@ static int is_token_char(unsigned char c)
     return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-/* Headers h2o computes itself; a handler's value would duplicate or contradict them. */
+/*
+ * Headers the server computes itself (h2o the framing, request_id.c the
+ * request's ID); a handler's value would duplicate or contradict them.
+ */
 static int is_framing_header(const char *name, size_t len)
 {
     return (len == 14 && memcmp(name, "content-length", 14) == 0) ||
-           (len == 17 && memcmp(name, "transfer-encoding", 17) == 0) || (len == 10 && memcmp(name, "connection", 10) == 0);
+           (len == 17 && memcmp(name, "transfer-encoding", 17) == 0) || (len == 10 && memcmp(name, "connection", 10) == 0) ||
+           (len == 12 && memcmp(name, "x-request-id", 12) == 0);
 }
 
 /* Checks one value (on top of L) and appends it to the pending header list. */

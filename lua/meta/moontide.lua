@@ -99,6 +99,7 @@ local moontide = {}
 ---@field body string The raw body ("" when none).
 ---@field json any The body decoded from JSON (nil when empty); malformed JSON answers 422.
 ---@field client string The peer's address, "127.0.0.1".
+---@field id string The request ID: the client's X-Request-ID when sane (1-128 visible ASCII characters), else 32 random hex digits; also sent back as X-Request-ID.
 ---@field http_version "1.0"|"1.1"|"2"
 
 ---A raw response made by `moontide.response`, `moontide.text` or `moontide.html`.
@@ -211,6 +212,39 @@ function App:on_startup(fn) end
 ---@param fn fun()
 ---@return fun() fn
 function App:on_shutdown(fn) end
+
+---CORS options, as Starlette's CORSMiddleware takes them.
+---@class moontide.CorsOpts
+---@field allow_origins? string[] Allowed origins; "*" allows any.
+---@field allow_origin_regex? string A PCRE2 pattern the whole origin must match.
+---@field allow_methods? string[] Default { "GET" }; "*" allows all.
+---@field allow_headers? string[] Request headers a preflight may ask for (the CORS-safelisted ones always); "*" allows any.
+---@field allow_credentials? boolean Default false.
+---@field expose_headers? string[] Response headers the browser may show to scripts.
+---@field max_age? integer Seconds a browser may cache a preflight answer; default 600.
+
+---Answers CORS preflights before routing and adds the Access-Control headers
+---to every response. Call it once.
+---@param opts moontide.CorsOpts
+function App:cors(opts) end
+
+---gzip options.
+---@class moontide.GzipOpts
+---@field minimum_size? integer Smaller bodies are sent as they are; default 500.
+---@field level? integer 1 (fastest) to 9 (smallest); default 6.
+
+---Compresses compressible responses (text, JSON, JavaScript, XML, SVG...)
+---for clients that accept gzip; streams write by write, never SSE. Off
+---until called.
+---@param opts? moontide.GzipOpts
+function App:gzip(opts) end
+
+---Serves the files under `dir` (relative to the app's directory) at URL
+---`prefix`, for GET and HEAD, with ETag, Last-Modified and byte ranges.
+---Routes take precedence; directories and hidden files are 404.
+---@param prefix string "/assets", or "/".
+---@param dir string
+function App:static(prefix, dir) end
 
 -- The module ------------------------------------------------------------------
 
