@@ -3,6 +3,7 @@
  * app fails before anything listens), open the listener, then hand over to
  * the master, which forks the workers.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "master.h"
 #include "options.h"
+#include "shared.h"
 
 static int fail(const char *reason)
 {
@@ -27,6 +29,14 @@ static int run(const mt_options_t *opts)
     int status = 1;
     mt_worker_config_t config = {.opts = opts, .listen_fd = -1, .access_log_fd = -1};
 
+    /* before the app loads (it may open dicts) and before the workers fork: all of them share it */
+    mt_shared_zone_t *zone = mt_shared_zone_create(opts->shared_memory);
+    if (zone == NULL) {
+        snprintf(err, sizeof(err), "--shared-memory: cannot map %zu bytes: %s", opts->shared_memory, strerror(errno));
+        return fail(err);
+    }
+    mt_shared_use_zone(zone);
+
     mt_problems_t problems;
     if ((config.app = mt_app_load(opts->app_path, &problems)) == NULL) {
         if (problems.count > 1)
@@ -35,6 +45,7 @@ static int run(const mt_options_t *opts)
         else
             fprintf(stderr, "moontide: error: %s\n", problems.count ? problems.lines[0] : "the app failed to load");
         mt_problems_free(&problems);
+        mt_shared_zone_destroy(zone);
         return 1;
     }
     if (opts->tls_cert != NULL && (config.ssl_ctx = mt_listener_tls(opts->tls_cert, opts->tls_key, err, sizeof(err))) == NULL)
@@ -60,6 +71,8 @@ cleanup:
         close(config.access_log_fd);
     SSL_CTX_free(config.ssl_ctx);
     mt_app_free(config.app);
+    mt_shared_use_zone(NULL);
+    mt_shared_zone_destroy(zone);
     return status;
 }
 
