@@ -29,14 +29,6 @@ static int run(const mt_options_t *opts)
     int status = 1;
     mt_worker_config_t config = {.opts = opts, .listen_fd = -1, .access_log_fd = -1};
 
-    /* before the app loads (it may open dicts) and before the workers fork: all of them share it */
-    mt_shared_zone_t *zone = mt_shared_zone_create(opts->shared_memory);
-    if (zone == NULL) {
-        snprintf(err, sizeof(err), "--shared-memory: cannot map %zu bytes: %s", opts->shared_memory, strerror(errno));
-        return fail(err);
-    }
-    mt_shared_use_zone(zone);
-
     mt_problems_t problems;
     if ((config.app = mt_app_load(opts->app_path, &problems)) == NULL) {
         if (problems.count > 1)
@@ -45,7 +37,6 @@ static int run(const mt_options_t *opts)
         else
             fprintf(stderr, "moontide: error: %s\n", problems.count ? problems.lines[0] : "the app failed to load");
         mt_problems_free(&problems);
-        mt_shared_zone_destroy(zone);
         return 1;
     }
     if (opts->tls_cert != NULL && (config.ssl_ctx = mt_listener_tls(opts->tls_cert, opts->tls_key, err, sizeof(err))) == NULL)
@@ -71,8 +62,6 @@ cleanup:
         close(config.access_log_fd);
     SSL_CTX_free(config.ssl_ctx);
     mt_app_free(config.app);
-    mt_shared_use_zone(NULL);
-    mt_shared_zone_destroy(zone);
     return status;
 }
 
@@ -198,13 +187,20 @@ static int command(int argc, char **argv)
         return 0;
     }
     mt_log_level = opts.log_level;
-    if (strcmp(opts.command, "check") == 0)
-        return check(&opts);
-    if (strcmp(opts.command, "openapi") == 0)
-        return openapi(&opts);
-    if (strcmp(opts.command, "build") == 0)
-        return build(&opts);
-    return run(&opts);
+    /* before the app loads (it may open dicts) and before the workers fork: they all share it */
+    mt_shared_zone_t *zone = mt_shared_zone_create(opts.shared_memory);
+    if (zone == NULL) {
+        snprintf(err, sizeof(err), "--shared-memory: cannot map %zu bytes: %s", opts.shared_memory, strerror(errno));
+        return fail(err);
+    }
+    mt_shared_use_zone(zone);
+    int status = strcmp(opts.command, "check") == 0     ? check(&opts)
+                 : strcmp(opts.command, "openapi") == 0 ? openapi(&opts)
+                 : strcmp(opts.command, "build") == 0   ? build(&opts)
+                                                        : run(&opts);
+    mt_shared_use_zone(NULL);
+    mt_shared_zone_destroy(zone);
+    return status;
 }
 
 int main(int argc, char **argv)

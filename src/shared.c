@@ -8,7 +8,6 @@
  * (moontide.ratelimit, in lua/moontide.lua) is here too, as one atomic
  * operation on a dict.
  */
-#include <errno.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@
 
 #define DICT_MT "moontide.SharedDict"
 
-static mt_shared_zone_t *zone; /* this process's: mapped before the workers fork (check and openapi: on first use) */
+static mt_shared_zone_t *zone; /* this process's: main maps it before the app loads and the workers fork */
 static mt_buf_t copy;          /* strings read from a dict land here before Lua gets them */
 
 void mt_shared_use_zone(mt_shared_zone_t *z)
@@ -72,8 +71,8 @@ static int shared_dict(lua_State *L)
             lua_pop(L, 1);
         }
     }
-    if (zone == NULL && (zone = mt_shared_zone_create(MT_SHARED_ZONE_DEFAULT)) == NULL)
-        return luaL_error(L, "moontide.shared.dict: cannot map the shared memory zone: %s", strerror(errno));
+    if (zone == NULL)
+        return luaL_error(L, "moontide.shared.dict: no shared memory zone in this process");
     char err[256];
     mt_shared_dict_t *dict = mt_shared_dict_open(zone, name, size, err, sizeof(err));
     if (dict == NULL)

@@ -13,7 +13,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import APPS, Server, wait_until
+from harness import APPS, Server, app_path, run_cli, wait_until
 
 
 def call(server, method, path, **query):
@@ -129,6 +129,15 @@ class SharedDict(unittest.TestCase):
         self.assertNotIn("x-bad", headers)
         status, headers, body = call(self.server, "GET", "/added", fail="true")
         self.assertEqual((status, body, headers["x-added"]), (418, {"detail": "teapot"}, "yes"))
+
+
+class ZoneSize(unittest.TestCase):
+    def test_a_dict_larger_than_the_zone_is_a_load_error(self):
+        code, _, err = run_cli("run", app_path("shared.lua"), "--shared-memory", "512k", "--port", "0")
+        self.assertEqual(code, 1)
+        self.assertRegex(err.strip(), r"^moontide: error: .*shared\.lua:\d+: moontide\.shared\.dict: dict 'test' needs "
+                                      r"1048576 bytes but the shared memory zone has \d+ left \(make it larger with "
+                                      r"--shared-memory\)$")
 
 
 class WorkerKilled(unittest.TestCase):
