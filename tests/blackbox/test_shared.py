@@ -137,7 +137,7 @@ class ZoneSize(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertRegex(err.strip(), r"^moontide: error: .*shared\.lua:\d+: moontide\.shared\.dict: dict 'test' needs "
                                       r"1048576 bytes but the shared memory zone has \d+ left \(make it larger with "
-                                      r"--shared-memory\)$")
+                                      r"--shared-memory\)")
 
 
 class WorkerKilled(unittest.TestCase):
