@@ -179,8 +179,8 @@ function M.ratelimit(opts)
     end
   end
   local rate, per, burst = opts.rate, opts.per or 1, opts.burst or 0
-  if rate == nil or not (rate > 0) or rate == math.huge then
-    error("moontide.ratelimit: rate must be a number of requests above 0, got " .. tostring(rate), 2)
+  if rate == nil or not (rate >= 1) or rate % 1 ~= 0 or rate == math.huge then -- 1 per 10 s, not 0.1 per 1 s
+    error("moontide.ratelimit: rate must be a whole number of requests from 1, got " .. tostring(rate), 2)
   end
   if not (per > 0) or per > 86400 * 365 then
     error("moontide.ratelimit: per must be a number of seconds above 0, got " .. tostring(per), 2)

@@ -395,7 +395,7 @@ function moontide.shared.dict(name, opts) end
 
 ---Options of `moontide.ratelimit`. Any other key is an error.
 ---@class moontide.RateLimitOpts
----@field rate number Requests per `per` seconds (above 0).
+---@field rate integer Requests per `per` seconds (a whole number from 1: 1 per 10 s rather than 0.1 per 1 s).
 ---@field per? number Seconds (default 1).
 ---@field burst? integer Requests allowed at once on top of `rate` (default 0).
 ---@field key? fun(req: moontide.Request): string What is limited (default: `req.client`, the client's address).

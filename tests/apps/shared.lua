@@ -55,6 +55,8 @@ app:get("/misuse", function()
     function() dict:incr("k", "x") end,
     function() dict:set("", 1) end,
     function() moontide.shared.dict("test2", { size = "lots" }) end,
+    function() moontide.ratelimit { rate = 0.5 } end,
+    function() moontide.ratelimit { rate = 1, window = 5 } end,
   } do
     local ok, err = pcall(f)
     results[#results + 1] = ok and "no error" or tostring(err):gsub("^.-:%d+: ", "")

@@ -117,6 +117,8 @@ class SharedDict(unittest.TestCase):
             "dict:incr: by must be a number, got string",
             "dict:set: the key must have 1 to 65535 bytes, got 0",
             'moontide.shared.dict: size must be a number of bytes or a string like "64k" or "1m", got string',
+            "moontide.ratelimit: rate must be a whole number of requests from 1, got 0.5",
+            "moontide.ratelimit: unknown option 'window'",
             "not a number",  # incr on a string is a result, not an error
         ])
 
