@@ -14,7 +14,9 @@ local M = {
   stream = core.stream,
   sse = core.sse,
   response = core.response,
+  add_headers = core.add_headers,
   json = { encode = core.json_encode, decode = core.json_decode },
+  shared = { dict = core.shared_dict },
 }
 
 local App = { __name = "moontide.App" }
@@ -354,6 +356,64 @@ function App:static(prefix, dir)
     end
   end
   self._static[#self._static + 1] = { prefix = prefix, dir = dir, where = where(2) }
+end
+
+local RATELIMIT_OPTS = { rate = "number", per = "number", burst = "number", key = "function", name = "string",
+  dict = "string" }
+local limiters = {} -- how many limiters of each setting this app made: the next one's default name
+
+--- moontide.ratelimit{ rate=, per=, burst=, key=, name=, dict= }: a provider
+-- for app:provide that lets `rate` requests per `per` seconds through, plus
+-- `burst` more at once, per client (or per key(req)), counted in a shared
+-- dict across all workers (GCRA). Over the limit: 429 with Retry-After.
+function M.ratelimit(opts)
+  if type(opts) ~= "table" then
+    error("moontide.ratelimit: expected a table of options ({ rate = 10, per = 1 }), got " .. type(opts), 2)
+  end
+  for k, v in pairs(opts) do
+    local want = RATELIMIT_OPTS[k]
+    if want == nil then
+      error("moontide.ratelimit: unknown option '" .. tostring(k) .. "'", 2)
+    elseif type(v) ~= want then
+      error("moontide.ratelimit: option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 2)
+    end
+  end
+  local rate, per, burst = opts.rate, opts.per or 1, opts.burst or 0
+  if rate == nil or not (rate >= 1) or rate % 1 ~= 0 or rate == math.huge then -- 1 per 10 s, not 0.1 per 1 s
+    error("moontide.ratelimit: rate must be a whole number of requests from 1, got " .. tostring(rate), 2)
+  end
+  if not (per > 0) or per > 86400 * 365 then
+    error("moontide.ratelimit: per must be a number of seconds above 0, got " .. tostring(per), 2)
+  end
+  if not (burst >= 0) or burst % 1 ~= 0 or burst == math.huge then
+    error("moontide.ratelimit: burst must be a whole number from 0, got " .. tostring(burst), 2)
+  end
+  local name = opts.name
+  if name == nil then -- stable across reloads as long as the app makes its limiters in the same order
+    local setting = rate .. "/" .. per .. "+" .. burst
+    limiters[setting] = (limiters[setting] or 0) + 1
+    name = setting .. "#" .. limiters[setting]
+  end
+  local dict = core.shared_dict(opts.dict or "moontide.ratelimit")
+  local key_of, capacity, interval = opts.key, rate + burst, per / rate
+  local limit = capacity
+  return function(req)
+    local key = req.client
+    if key_of ~= nil then
+      key = key_of(req)
+      if type(key) ~= "string" then
+        error("moontide.ratelimit: key(req) must return a string, got " .. type(key), 2)
+      end
+    end
+    local allowed, remaining, reset, retry_after = core.shared_limit(dict, name .. "\0" .. key, interval, capacity)
+    local headers = { ["ratelimit-limit"] = limit, ["ratelimit-remaining"] = remaining, ["ratelimit-reset"] = reset }
+    if not allowed then
+      headers["retry-after"] = retry_after
+      core.raise(429, "Too Many Requests: retry after " .. retry_after .. " s", headers)
+    end
+    core.add_headers(headers)
+    return { limit = limit, remaining = remaining, reset = reset }
+  end
 end
 
 local function with_content_type(headers, content_type)

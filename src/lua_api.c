@@ -5,11 +5,15 @@
  * a handler's outcome into HTTP can recognise them without calling Lua.
  */
 #include <lauxlib.h>
+#include <stdio.h>
 #include "async.h"
+#include "handler.h"
 #include "json.h"
 #include "lua_api.h"
-#include "stream.h"
 #include "providers.h"
+#include "response.h"
+#include "shared.h"
+#include "stream.h"
 
 int mt_lua_has_mt(lua_State *L, int index, const char *registry_key)
 {
@@ -138,7 +142,32 @@ static int core_json_decode(lua_State *L)
     return 1;
 }
 
+/*
+ * add_headers{name = value}: headers for the response of the running request,
+ * whatever the handler then returns or raises (a provider's RateLimit-*
+ * headers, say). Checked as a handler's headers are; content-type is the
+ * handler's to choose.
+ */
+static int core_add_headers(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    mt_call_t *call = mt_call_current(L);
+    if (call == NULL || call->stream != NULL)
+        return luaL_error(L, "moontide.add_headers: call it from a handler or a provider, before the response starts");
+    h2o_req_t *req = call->req;
+    size_t before = req->res.headers.size;
+    int has_content_type = 0;
+    char err[256];
+    if (mt_response_collect_headers(req, L, 1, &req->res.headers, &has_content_type, err, sizeof(err)) != 0 ||
+        (has_content_type && snprintf(err, sizeof(err), "content-type is set by what the handler returns") > 0)) {
+        req->res.headers.size = before;
+        return luaL_error(L, "moontide.add_headers: %s", err);
+    }
+    return 0;
+}
+
 static const luaL_Reg core_functions[] = {
+    {"add_headers", core_add_headers},
     {"raise", core_raise},
     {"response", core_response},
     {"array", core_array},
@@ -157,6 +186,7 @@ static int luaopen_moontide_core(lua_State *L)
     lua_setfield(L, -2, "version");
     mt_async_register(L);
     mt_stream_register(L);
+    mt_shared_register(L);
     return 1;
 }
 

@@ -3,6 +3,7 @@
  * app fails before anything listens), open the listener, then hand over to
  * the master, which forks the workers.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "master.h"
 #include "options.h"
+#include "shared.h"
 
 static int fail(const char *reason)
 {
@@ -190,13 +192,20 @@ static int command(int argc, char **argv)
         return 0;
     }
     mt_log_level = opts.log_level;
-    if (strcmp(opts.command, "check") == 0)
-        return check(&opts);
-    if (strcmp(opts.command, "openapi") == 0)
-        return openapi(&opts);
-    if (strcmp(opts.command, "build") == 0)
-        return build(&opts);
-    return run(&opts);
+    /* before the app loads (it may open dicts) and before the workers fork: they all share it */
+    mt_shared_zone_t *zone = mt_shared_zone_create(opts.shared_memory);
+    if (zone == NULL) {
+        snprintf(err, sizeof(err), "--shared-memory: cannot map %zu bytes: %s", opts.shared_memory, strerror(errno));
+        return fail(err);
+    }
+    mt_shared_use_zone(zone);
+    int status = strcmp(opts.command, "check") == 0     ? check(&opts)
+                 : strcmp(opts.command, "openapi") == 0 ? openapi(&opts)
+                 : strcmp(opts.command, "build") == 0   ? build(&opts)
+                                                        : run(&opts);
+    mt_shared_use_zone(NULL);
+    mt_shared_zone_destroy(zone);
+    return status;
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "options.h"
+#include "shared.h"
 
 void mt_options_usage(FILE *out)
 {
@@ -35,6 +36,8 @@ void mt_options_usage(FILE *out)
           "  --timeout SECONDS      handler deadline (default 30); a handler holding the CPU past it\n"
           "                         (plus 1 s) has its worker replaced\n"
           "  --grace SECONDS        time in-flight requests get to finish on SIGTERM/SIGINT (default 10)\n"
+          "  --shared-memory SIZE   memory for moontide.shared dicts and rate limits, shared by all workers,\n"
+          "                         e.g. 64m (the default), 512k, 1g\n"
           "  --access-log FILE|-    one line per request to FILE, or - for stdout (default: none)\n"
           "  --log-level LEVEL      debug, info, warn or error (default info)\n"
           "  --help                 show this text\n"
@@ -87,7 +90,7 @@ static int parse_seconds(const char *text, double *out)
 int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_t errsize)
 {
     enum { OPT_HOST = 256, OPT_PORT, OPT_WORKERS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-           OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
+           OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_SHARED_MEMORY, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
@@ -99,6 +102,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         {"grace", required_argument, NULL, OPT_GRACE},
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"shared-memory", required_argument, NULL, OPT_SHARED_MEMORY},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -107,7 +111,8 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int workers_given = 0;
     *opts = (mt_options_t){.host = "127.0.0.1", .port = 8000, .workers = ncpu > 0 ? (int)ncpu : 1,
-                           .max_body = 1024 * 1024, .timeout = 30, .grace = 10, .log_level = MT_LOG_INFO};
+                           .max_body = 1024 * 1024, .timeout = 30, .grace = 10, .log_level = MT_LOG_INFO,
+                           .shared_memory = MT_SHARED_ZONE_DEFAULT};
     opterr = 0;
     optind = 1;
     int c;
@@ -152,6 +157,11 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         case OPT_GRACE:
             if (parse_seconds(arg, &opts->grace) != 0)
                 return snprintf(err, errsize, "--grace: '%s' is not a positive number of seconds", arg), -1;
+            break;
+        case OPT_SHARED_MEMORY:
+            if (parse_size(arg, &opts->shared_memory) != 0 || opts->shared_memory < 64 * 1024)
+                return snprintf(err, errsize, "--shared-memory: '%s' is not a size of at least 64k (like 512k or 64m)",
+                                arg), -1;
             break;
         case OPT_ACCESS_LOG: opts->access_log = arg; break;
         case OPT_LOG_LEVEL:

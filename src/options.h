@@ -19,6 +19,7 @@ typedef struct st_mt_options_t {
     size_t max_body;
     double timeout;     /* handler deadline in seconds */
     double grace;       /* seconds in-flight requests get at shutdown */
+    size_t shared_memory; /* bytes of the zone moontide.shared dicts are carved from */
     const char *access_log;
     int log_level;
     int show_help;

@@ -405,6 +405,94 @@ function moontide.text(body, status, headers) end
 ---@return moontide.Response
 function moontide.html(body, status, headers) end
 
+---Adds headers to the response of the running request, whatever the handler
+---then returns or raises (from a handler or a provider, before a stream
+---starts). Checked as a handler's headers are; `content-type` is refused.
+---@param headers moontide.Headers
+function moontide.add_headers(headers) end
+
+---A key/value store shared by every worker of the instance (and by every app
+---generation after a `moontide dev` reload). Each call takes the dict's lock
+---for one operation.
+---@class moontide.SharedDict
+local SharedDict = {}
+
+---The value, or nil when the key is absent or expired.
+---@param key string
+---@return string|number|boolean|nil
+function SharedDict:get(key) end
+
+---Stores the value (nil deletes the key); `ttl` in seconds, fractions
+---allowed, 0 or nil for none. When the dict is full the least recently used
+---entries are evicted to make room.
+---@param key string
+---@param value string|number|boolean|nil
+---@param ttl? number
+---@return boolean ok
+---@return string? err "no memory": the value does not fit even after evicting.
+function SharedDict:set(key, value, ttl) end
+
+---Stores the value only when the key is absent (or expired).
+---@param key string
+---@param value string|number|boolean
+---@param ttl? number
+---@return boolean ok
+---@return string? err "exists" or "no memory".
+function SharedDict:add(key, value, ttl) end
+
+---Adds `by` to a number atomically and returns the new number (its ttl is
+---kept). An absent key is stored as `init + by` (with `init_ttl`) when
+---`init` is given.
+---@param key string
+---@param by number
+---@param init? number
+---@param init_ttl? number
+---@return number? value
+---@return string? err "not found", "not a number" or "no memory".
+function SharedDict:incr(key, by, init, init_ttl) end
+
+---Removes the key; returns whether it was there.
+---@param key string
+---@return boolean
+function SharedDict:delete(key) end
+
+---Options of `moontide.shared.dict`.
+---@class moontide.SharedDictOpts
+---@field size? integer|string Bytes, or "64k", "1m" (default "1m"); the first open of a name decides.
+
+---Shared memory.
+moontide.shared = {}
+
+---The shared dict called `name` (1 to 63 bytes), made on first use.
+---@param name string
+---@param opts? moontide.SharedDictOpts
+---@return moontide.SharedDict
+function moontide.shared.dict(name, opts) end
+
+---Options of `moontide.ratelimit`. Any other key is an error.
+---@class moontide.RateLimitOpts
+---@field rate integer Requests per `per` seconds (a whole number from 1: 1 per 10 s rather than 0.1 per 1 s).
+---@field per? number Seconds (default 1).
+---@field burst? integer Requests allowed at once on top of `rate` (default 0).
+---@field key? fun(req: moontide.Request): string What is limited (default: `req.client`, the client's address).
+---@field name? string The limiter's buckets (default: made from its settings and the order limiters are made in).
+---@field dict? string The shared dict holding the buckets (default "moontide.ratelimit").
+
+---What a rate limiter's provider gives the handler.
+---@class moontide.RateLimit
+---@field limit integer `rate + burst`.
+---@field remaining integer Requests the key may still make at once.
+---@field reset integer Seconds until its bucket is full again.
+
+---A provider for `app:provide` that counts requests per key across all
+---workers (GCRA): `rate + burst` at once, then `rate` per `per` seconds.
+---Over the limit it raises 429 with `Retry-After` and `RateLimit-Limit`,
+---`RateLimit-Remaining`, `RateLimit-Reset`; allowed responses carry those
+---three too. `app:provide("Limited", moontide.ratelimit { rate = 10, per = 1, burst = 20 })`.
+---@param opts moontide.RateLimitOpts
+---@return fun(req: moontide.Request): moontide.RateLimit
+function moontide.ratelimit(opts) end
+
 ---Marks `t` (or a new table) as a JSON array, so that an empty one is written
 ---as `[]` rather than `{}`.
 ---@generic T: table

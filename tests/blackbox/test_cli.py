@@ -12,7 +12,7 @@ class CommandLine(unittest.TestCase):
         code, out, _ = run_cli("--help")
         self.assertEqual(code, 0)
         for option in ("run", "--host", "--port", "--workers", "--tls-cert", "--tls-key", "--max-body", "--timeout",
-                       "--access-log", "--log-level", "--version"):
+                       "--shared-memory", "--access-log", "--log-level", "--version"):
             self.assertIn(option, out)
 
     def test_version(self):
@@ -36,6 +36,7 @@ class CommandLine(unittest.TestCase):
         self.assert_fails(["run", app_path("handlers.lua"), "--workers", "0"], r"--workers")
         self.assert_fails(["run", app_path("handlers.lua"), "--max-body", "lots"], r"--max-body")
         self.assert_fails(["run", app_path("handlers.lua"), "--log-level", "loud"], r"--log-level")
+        self.assert_fails(["run", app_path("handlers.lua"), "--shared-memory", "1k"], r"--shared-memory: '1k' is not a size")
         self.assert_fails(["run", app_path("handlers.lua"), "--port"], r"--port needs a value")
 
     def test_unknown_command_and_no_command(self):
