@@ -10,8 +10,9 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import ServerTestCase
+from harness import Server, ServerTestCase, app_path
 from test_docs_browser import CHROMIUM, TIMEOUT_MS
+from test_examples import EXAMPLES
 from test_openapi_lint import OPENAPI_DIR, ensure_packages
 
 
@@ -61,27 +62,39 @@ class Security(ServerTestCase):
         self.assertNotIn("security", doc["paths"]["/open"]["get"])
 
 
+def authorize_in_browser(testcase, server, scheme, value, path):
+    """Runs tests/openapi/authorize.mjs: Authorize with `value` for `scheme`, then Try it out on GET `path`."""
+    ensure_packages()
+    shots = tempfile.mkdtemp(prefix="moontide-authorize-")
+    testcase.addCleanup(shutil.rmtree, shots, ignore_errors=True)
+    config = {"base": server.url, "executablePath": CHROMIUM, "timeoutMs": TIMEOUT_MS,
+              "scheme": scheme, "value": value, "path": path, "screenshots": shots}
+    proc = subprocess.run(["node", os.path.join(OPENAPI_DIR, "authorize.mjs")], input=json.dumps(config),
+                          cwd=OPENAPI_DIR, capture_output=True, text=True, timeout=180)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    testcase.assertNotIn("error", result, result)
+    return result
+
+
 @unittest.skipUnless(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: install Debian's chromium package "
                                                    "(.ci/deps lists it)")
-class AuthorizeInSwaggerUI(ServerTestCase):
-    app = "security"
-
+class AuthorizeInSwaggerUI(unittest.TestCase):
     def test_the_authorize_dialog_sends_the_key(self):
-        ensure_packages()
-        shots = tempfile.mkdtemp(prefix="moontide-authorize-")
-        self.addCleanup(shutil.rmtree, shots, ignore_errors=True)
-        config = {"base": self.server.url, "executablePath": CHROMIUM, "timeoutMs": TIMEOUT_MS,
-                  "scheme": "ApiKey", "value": "key-alice", "path": "/whoami", "screenshots": shots}
-        proc = subprocess.run(["node", os.path.join(OPENAPI_DIR, "authorize.mjs")], input=json.dumps(config),
-                              cwd=OPENAPI_DIR, capture_output=True, text=True, timeout=180)
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        self.assertNotIn("error", result, result)
+        with Server(app_path("security")) as server:
+            result = authorize_in_browser(self, server, "ApiKey", "key-alice", "/whoami")
         self.assertTrue(any(s.startswith("ApiKey") for s in result["schemes"]), result["schemes"])
         self.assertTrue(any(s.startswith("Token") for s in result["schemes"]), result["schemes"])
         self.assertEqual(result["sentHeaders"].get("x-api-key"), "key-alice")
-        self.assertEqual(result["status"], 200)
-        self.assertEqual(result["shownStatus"], "200")
+        self.assertEqual((result["status"], result["shownStatus"]), (200, "200"))
         self.assertIn('"name": "alice"', result["shownBody"], result)
+
+    def test_the_keyed_api_example_in_swagger_ui(self):
+        with Server(os.path.join(EXAMPLES, "keyed-api")) as server:
+            result = authorize_in_browser(self, server, "ApiKey", "demo-key-alice", "/v1/me")
+        self.assertEqual(result["sentHeaders"].get("x-api-key"), "demo-key-alice")
+        self.assertEqual((result["status"], result["shownStatus"]), (200, "200"))
+        self.assertIn('"name": "alice"', result["shownBody"], result)
+        self.assertIn('"remaining":', result["shownBody"], result)
 
 
 if __name__ == "__main__":
