@@ -161,7 +161,8 @@ int mt_bundle_open_self(char *err, size_t errsize)
         if ((f->data = get_piece(&p, end, &f->len)) == NULL)
             goto damaged;
     }
-    qsort(bundle->statics, bundle->num_statics, sizeof(*bundle->statics), cmp_static);
+    if (bundle->num_statics != 0) /* qsort's array may not be NULL, even empty */
+        qsort(bundle->statics, bundle->num_statics, sizeof(*bundle->statics), cmp_static);
     if (p != end)
         goto damaged;
     mt_bundle = bundle;
