@@ -268,6 +268,38 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
     resume_call(call, nargs + with_providers);
 }
 
+/* A request over the URL or header limits is answered 414 or 431 before routing; returns 1 when it was. */
+static int refuse_oversized(const mt_handler_t *self, h2o_req_t *req)
+{
+    const mt_request_limits_t *limits = &self->limits;
+    size_t header_bytes = 0;
+    for (size_t i = 0; i != req->headers.size; i++)
+        header_bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len;
+    int status;
+    char why[128];
+    if (req->path.len > limits->max_url) {
+        status = 414;
+        snprintf(why, sizeof(why), "a %zu-byte request target (--max-url %zu)", req->path.len, limits->max_url);
+    } else if (req->headers.size > limits->max_headers) {
+        status = 431;
+        snprintf(why, sizeof(why), "%zu header fields (--max-headers %zu)", req->headers.size, limits->max_headers);
+    } else if (header_bytes > limits->max_header_size) {
+        status = 431;
+        snprintf(why, sizeof(why), "%zu bytes of header fields (--max-header-size %zu)", header_bytes,
+                 limits->max_header_size);
+    } else {
+        return 0;
+    }
+    char client[64];
+    const char *address = mt_request_client_address(req, client, sizeof(client));
+    mt_log_info("refused %.*s %.*s%s from %s: %s: %d", (int)(req->method.len < 16 ? req->method.len : 16),
+                req->method.base, (int)(req->path.len < 80 ? req->path.len : 80), req->path.base,
+                req->path.len > 80 ? "..." : "",
+                address != NULL ? address : "?", why, status);
+    mt_response_send_detail(req, status, mt_status_reason(status));
+    return 1;
+}
+
 static int on_req(h2o_handler_t *super, h2o_req_t *req)
 {
     mt_handler_t *self = (mt_handler_t *)super;
@@ -275,6 +307,8 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     int method = mt_method_parse(req->method.base, req->method.len);
     mt_router_match_t match;
     h2o_iovec_t id = mt_request_id_assign(req);
+    if (H2O_UNLIKELY(refuse_oversized(self, req)))
+        return 0;
     if (self->app->cors != NULL && mt_cors_preflight(req, self->app->cors))
         return 0;
 
@@ -314,7 +348,7 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
 }
 
 mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy, uint64_t timeout_ms,
-                                  int dev)
+                                  int dev, const mt_request_limits_t *limits)
 {
     mt_handler_t *self = (mt_handler_t *)h2o_create_handler(pathconf, sizeof(*self));
     self->super.on_req = on_req;
@@ -322,6 +356,7 @@ mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_bu
     self->busy = busy;
     self->timeout_ms = timeout_ms;
     self->dev = dev;
+    self->limits = *limits;
     self->scratch = (mt_buf_t){0};
     mt_filters_register(pathconf, self);
     return self;

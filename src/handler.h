@@ -20,6 +20,13 @@ typedef struct st_mt_busy_t {
     volatile int32_t route;     /* index into app->routes */
 } mt_busy_t;
 
+/* What a request may carry before routing refuses it (h2o itself refuses past 100 fields or ~400 KB). */
+typedef struct st_mt_request_limits_t {
+    size_t max_url;         /* path and query: longer gets 414 */
+    size_t max_headers;     /* header fields: more gets 431 */
+    size_t max_header_size; /* names and values together: more gets 431 */
+} mt_request_limits_t;
+
 typedef struct st_mt_handler_t {
     h2o_handler_t super;
     mt_app_t *app;
@@ -27,10 +34,11 @@ typedef struct st_mt_handler_t {
     mt_busy_t *busy;  /* NULL when no master watches */
     uint64_t timeout_ms; /* --timeout: a handler still waiting then gets 504 (0: none) */
     int dev;             /* moontide dev: tracebacks in 500 answers */
+    mt_request_limits_t limits;
 } mt_handler_t;
 
 mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_busy_t *busy, uint64_t timeout_ms,
-                                  int dev);
+                                  int dev, const mt_request_limits_t *limits);
 
 /*
  * Serves new requests with `app` (a reload): requests in flight finish on the

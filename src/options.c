@@ -33,6 +33,13 @@ void mt_options_usage(FILE *out)
           "  --tls-cert FILE        certificate chain (PEM); with --tls-key, serve HTTPS (h2, http/1.1)\n"
           "  --tls-key FILE         private key (PEM)\n"
           "  --max-body BYTES       largest request body, e.g. 1048576, 64k, 8m (default 1m); larger gets 413\n"
+          "  --max-url BYTES        longest request target, path and query (default 8k); longer gets 414\n"
+          "  --max-headers N        most header fields in a request (default 64, at most 100); more gets 431\n"
+          "  --max-header-size BYTES  largest sum of header field sizes (default 16k); larger gets 431\n"
+          "  --client-timeout SECONDS  time a client has to send a whole request, and the longest an\n"
+          "                         idle connection stays open (default 10)\n"
+          "  --max-connections N    open connections per worker (default 16384); past it the worker\n"
+          "                         stops accepting until one closes\n"
           "  --timeout SECONDS      handler deadline (default 30); a handler holding the CPU past it\n"
           "                         (plus 1 s) has its worker replaced\n"
           "  --grace SECONDS        time in-flight requests get to finish on SIGTERM/SIGINT (default 10)\n"
@@ -90,7 +97,8 @@ static int parse_seconds(const char *text, double *out)
 int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_t errsize)
 {
     enum { OPT_HOST = 256, OPT_PORT, OPT_WORKERS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-           OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_SHARED_MEMORY, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
+           OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_SHARED_MEMORY, OPT_MAX_URL, OPT_MAX_HEADERS, OPT_MAX_HEADER_SIZE,
+           OPT_CLIENT_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
@@ -103,6 +111,11 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"shared-memory", required_argument, NULL, OPT_SHARED_MEMORY},
+        {"max-url", required_argument, NULL, OPT_MAX_URL},
+        {"max-headers", required_argument, NULL, OPT_MAX_HEADERS},
+        {"max-header-size", required_argument, NULL, OPT_MAX_HEADER_SIZE},
+        {"client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -112,7 +125,8 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
     int workers_given = 0;
     *opts = (mt_options_t){.host = "127.0.0.1", .port = 8000, .workers = ncpu > 0 ? (int)ncpu : 1,
                            .max_body = 1024 * 1024, .timeout = 30, .grace = 10, .log_level = MT_LOG_INFO,
-                           .shared_memory = MT_SHARED_ZONE_DEFAULT};
+                           .shared_memory = MT_SHARED_ZONE_DEFAULT, .max_url = 8 * 1024, .max_headers = 64,
+                           .max_header_size = 16 * 1024, .client_timeout = 10, .max_connections = 16384};
     opterr = 0;
     optind = 1;
     int c;
@@ -162,6 +176,27 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
             if (parse_size(arg, &opts->shared_memory) != 0 || opts->shared_memory < 64 * 1024)
                 return snprintf(err, errsize, "--shared-memory: '%s' is not a size of at least 64k (like 512k or 64m)",
                                 arg), -1;
+            break;
+        case OPT_MAX_URL:
+            if (parse_size(arg, &opts->max_url) != 0 || opts->max_url < 64)
+                return snprintf(err, errsize, "--max-url: '%s' is not a size of at least 64 (like 8k)", arg), -1;
+            break;
+        case OPT_MAX_HEADERS: /* h2o refuses more than 100 fields itself (400) */
+            if (parse_int(arg, 1, 100, &opts->max_headers) != 0)
+                return snprintf(err, errsize, "--max-headers: '%s' is not a number from 1 to 100", arg), -1;
+            break;
+        case OPT_MAX_HEADER_SIZE:
+            if (parse_size(arg, &opts->max_header_size) != 0 || opts->max_header_size < 256)
+                return snprintf(err, errsize, "--max-header-size: '%s' is not a size of at least 256 (like 16k)", arg),
+                       -1;
+            break;
+        case OPT_CLIENT_TIMEOUT:
+            if (parse_seconds(arg, &opts->client_timeout) != 0)
+                return snprintf(err, errsize, "--client-timeout: '%s' is not a positive number of seconds", arg), -1;
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if (parse_int(arg, 1, 1000000, &opts->max_connections) != 0)
+                return snprintf(err, errsize, "--max-connections: '%s' is not a number from 1 to 1000000", arg), -1;
             break;
         case OPT_ACCESS_LOG: opts->access_log = arg; break;
         case OPT_LOG_LEVEL:

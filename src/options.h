@@ -17,6 +17,11 @@ typedef struct st_mt_options_t {
     const char *tls_cert;
     const char *tls_key;
     size_t max_body;
+    size_t max_url;         /* request target (path and query) in bytes: longer gets 414 */
+    int max_headers;        /* header fields: more gets 431 */
+    size_t max_header_size; /* bytes of all header fields together: more gets 431 */
+    double client_timeout;  /* seconds a client has to send a request (HTTP/1) or stay idle (HTTP/2) */
+    int max_connections;    /* open connections per worker; past it the worker stops accepting */
     double timeout;     /* handler deadline in seconds */
     double grace;       /* seconds in-flight requests get at shutdown */
     size_t shared_memory; /* bytes of the zone moontide.shared dicts are carved from */

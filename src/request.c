@@ -162,18 +162,24 @@ static void push_headers(lua_State *L, mt_call_t *call)
     }
 }
 
-static void push_client(lua_State *L, mt_call_t *call)
+const char *mt_request_client_address(h2o_req_t *req, char *text, size_t size)
 {
     struct sockaddr_storage ss;
-    char text[INET6_ADDRSTRLEN];
-    socklen_t len = call->req->conn->callbacks->get_peername(call->req->conn, (struct sockaddr *)&ss);
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
     const void *addr = NULL;
     if (len != 0 && ss.ss_family == AF_INET)
         addr = &((struct sockaddr_in *)&ss)->sin_addr;
     else if (len != 0 && ss.ss_family == AF_INET6)
         addr = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (addr != NULL && inet_ntop(ss.ss_family, addr, text, sizeof(text)) != NULL)
-        lua_pushstring(L, text);
+    return addr != NULL ? inet_ntop(ss.ss_family, addr, text, (socklen_t)size) : NULL;
+}
+
+static void push_client(lua_State *L, mt_call_t *call)
+{
+    char text[INET6_ADDRSTRLEN];
+    const char *address = mt_request_client_address(call->req, text, sizeof(text));
+    if (address != NULL)
+        lua_pushstring(L, address);
     else
         lua_pushnil(L);
 }

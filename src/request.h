@@ -44,6 +44,9 @@ void mt_request_open(lua_State *L);
 /* Pushes the request object for `call` onto L. */
 void mt_request_push(lua_State *L, mt_call_t *call);
 
+/* The peer's address as text ("127.0.0.1") in `text`, or NULL when it has none. */
+const char *mt_request_client_address(h2o_req_t *req, char *text, size_t size);
+
 /* Detaches the request object (later use raises an error) and drops the call's references. */
 void mt_request_release(mt_call_t *call);
 

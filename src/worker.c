@@ -21,6 +21,13 @@
 static volatile sig_atomic_t stop_requested, reload_requested;
 static h2o_accept_ctx_t accept_ctx;
 
+/* --max-connections: past it the listener rests until a connection closes (the kernel's backlog holds the rest) */
+static struct {
+    h2o_socket_t *listener;
+    size_t open, max;
+    int resting;
+} connections;
+
 static void on_stop_signal(int signo)
 {
     (void)signo;
@@ -54,14 +61,36 @@ static void reload(mt_handler_t *handler, const mt_options_t *opts)
     mt_log_debug("reloaded %s", app->path);
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void on_connection_closed(void *data)
+{
+    (void)data;
+    connections.open--;
+    if (connections.resting && !stop_requested && connections.listener != NULL) {
+        connections.resting = 0;
+        h2o_socket_read_start(connections.listener, on_accept);
+        mt_log_info("%zu connection(s) open: accepting again", connections.open);
+    }
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     if (err != NULL)
         return;
     /* one connection per wake-up leaves the next to a sibling that is idle */
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-    if (sock != NULL)
-        h2o_accept(&accept_ctx, sock);
+    if (sock == NULL)
+        return;
+    connections.open++;
+    sock->on_close.cb = on_connection_closed;
+    h2o_accept(&accept_ctx, sock);
+    if (connections.open >= connections.max && !connections.resting) {
+        connections.resting = 1;
+        h2o_socket_read_stop(listener);
+        mt_log_warn("%zu connections open (--max-connections): not accepting more until one closes",
+                    connections.open);
+    }
 }
 
 static int has_connections(h2o_context_t *ctx)
@@ -88,10 +117,14 @@ int mt_worker_run(const mt_worker_config_t *config)
     h2o_config_init(&globalconf);
     globalconf.server_name = h2o_iovec_init(H2O_STRLIT("moontide"));
     globalconf.max_request_entity_size = opts->max_body;
+    /* slow clients: HTTP/1 has this long for a whole request (head and body) and to idle between requests */
+    globalconf.http1.req_timeout = (uint64_t)(opts->client_timeout * 1000);
+    globalconf.http2.idle_timeout = (uint64_t)(opts->client_timeout * 1000);
     h2o_hostconf_t *hostconf = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    mt_request_limits_t limits = {opts->max_url, (size_t)opts->max_headers, opts->max_header_size};
     mt_handler_t *handler = mt_handler_register(pathconf, config->app, config->busy, (uint64_t)(opts->timeout * 1000),
-                                                opts->dev);
+                                                opts->dev, &limits);
     if (config->access_log_fd >= 0)
         mt_access_log_register(pathconf, config->access_log_fd);
 
@@ -109,6 +142,8 @@ int mt_worker_run(const mt_worker_config_t *config)
     }
     accept_ctx = (h2o_accept_ctx_t){.ctx = &ctx, .hosts = globalconf.hosts, .ssl_ctx = config->ssl_ctx};
     h2o_socket_t *listener = h2o_evloop_socket_create(loop, config->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    connections.listener = listener;
+    connections.max = (size_t)opts->max_connections;
     h2o_socket_read_start(listener, on_accept);
 
     /* a signal interrupts the wait; the bound only covers one arriving just before it */
@@ -120,6 +155,7 @@ int mt_worker_run(const mt_worker_config_t *config)
 
     h2o_socket_read_stop(listener);
     h2o_socket_close(listener);
+    connections.listener = NULL;
     h2o_context_request_shutdown(&ctx);
     /* h2o 2.2.5 has no shutdown hook for HTTP/1: let idle keep-alive connections time out now */
     ctx.http1.req_timeout.timeout = 100;
