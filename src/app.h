@@ -13,6 +13,7 @@
 #include "binding.h"
 #include "buf.h"
 #include "router.h"
+#include "lua_memory.h"
 
 typedef enum {
     MT_ROUTE_HANDLER,  /* a Lua handler */
@@ -90,6 +91,7 @@ typedef struct st_mt_gzip_t {
 
 typedef struct st_mt_app_t {
     lua_State *L;
+    mt_lua_memory_t memory; /* its allocator's count and cap (--max-lua-memory) */
     mt_app_info_t info;
     mt_router_t *router;
     mt_route_t **routes;

@@ -206,7 +206,9 @@ static void resume_call(mt_call_t *call, int nargs)
         self->busy->since_ms = mt_now_ms();
     }
     current_call = call;
+    mt_lua_memory_enforce(1);
     int status = lua_resume(call->co, nargs);
+    mt_lua_memory_enforce(0);
     current_call = NULL;
     if (self->busy != NULL)
         self->busy->since_ms = 0;
@@ -227,6 +229,13 @@ static void resume_call(mt_call_t *call, int nargs)
         mt_stream_finished(call, status);
     else
         finish_call(self, call, status);
+    if (status != 0 && mt_lua_memory_refused(&call->app->memory)) {
+        /* it failed at the cap: give back what it held before the next handler runs */
+        lua_settop(call->co, 0);
+        lua_gc(call->app->L, LUA_GCCOLLECT, 0);
+        mt_log_warn("Lua memory cap (--max-lua-memory) reached; %zu bytes held after a full collection",
+                    call->app->memory.used);
+    }
 }
 
 void mt_call_resume(mt_call_t *call, int nargs)

@@ -13,6 +13,7 @@
 #include "bundle.h"
 #include "listener.h"
 #include "log.h"
+#include "lua_memory.h"
 #include "master.h"
 #include "options.h"
 #include "shared.h"
@@ -199,6 +200,7 @@ static int command(int argc, char **argv)
         return fail(err);
     }
     mt_shared_use_zone(zone);
+    mt_lua_memory_set_cap(opts.max_lua_memory);
     int status = strcmp(opts.command, "check") == 0     ? check(&opts)
                  : strcmp(opts.command, "openapi") == 0 ? openapi(&opts)
                  : strcmp(opts.command, "build") == 0   ? build(&opts)

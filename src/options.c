@@ -40,6 +40,8 @@ void mt_options_usage(FILE *out)
           "                         idle connection stays open (default 10)\n"
           "  --max-connections N    open connections per worker (default 16384); past it the worker\n"
           "                         stops accepting until one closes\n"
+          "  --max-lua-memory SIZE  memory a worker's Lua state may hold while a handler runs (default 1g,\n"
+          "                         0: no cap); a handler going past it gets a 500\n"
           "  --timeout SECONDS      handler deadline (default 30); a handler holding the CPU past it\n"
           "                         (plus 1 s) has its worker replaced\n"
           "  --grace SECONDS        time in-flight requests get to finish on SIGTERM/SIGINT (default 10)\n"
@@ -98,7 +100,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
 {
     enum { OPT_HOST = 256, OPT_PORT, OPT_WORKERS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
            OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_SHARED_MEMORY, OPT_MAX_URL, OPT_MAX_HEADERS, OPT_MAX_HEADER_SIZE,
-           OPT_CLIENT_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
+           OPT_CLIENT_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_MAX_LUA_MEMORY, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
@@ -116,6 +118,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         {"max-header-size", required_argument, NULL, OPT_MAX_HEADER_SIZE},
         {"client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+        {"max-lua-memory", required_argument, NULL, OPT_MAX_LUA_MEMORY},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -126,7 +129,8 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
     *opts = (mt_options_t){.host = "127.0.0.1", .port = 8000, .workers = ncpu > 0 ? (int)ncpu : 1,
                            .max_body = 1024 * 1024, .timeout = 30, .grace = 10, .log_level = MT_LOG_INFO,
                            .shared_memory = MT_SHARED_ZONE_DEFAULT, .max_url = 8 * 1024, .max_headers = 64,
-                           .max_header_size = 16 * 1024, .client_timeout = 10, .max_connections = 16384};
+                           .max_header_size = 16 * 1024, .client_timeout = 10, .max_connections = 16384,
+                           .max_lua_memory = 1024 * 1024 * 1024};
     opterr = 0;
     optind = 1;
     int c;
@@ -197,6 +201,10 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         case OPT_MAX_CONNECTIONS:
             if (parse_int(arg, 1, 1000000, &opts->max_connections) != 0)
                 return snprintf(err, errsize, "--max-connections: '%s' is not a number from 1 to 1000000", arg), -1;
+            break;
+        case OPT_MAX_LUA_MEMORY:
+            if (parse_size(arg, &opts->max_lua_memory) != 0 || (opts->max_lua_memory != 0 && opts->max_lua_memory < 16 << 20))
+                return snprintf(err, errsize, "--max-lua-memory: '%s' is not 0 or a size of at least 16m", arg), -1;
             break;
         case OPT_ACCESS_LOG: opts->access_log = arg; break;
         case OPT_LOG_LEVEL:

@@ -22,6 +22,7 @@ typedef struct st_mt_options_t {
     size_t max_header_size; /* bytes of all header fields together: more gets 431 */
     double client_timeout;  /* seconds a client has to send a request (HTTP/1) or stay idle (HTTP/2) */
     int max_connections;    /* open connections per worker; past it the worker stops accepting */
+    size_t max_lua_memory;  /* bytes an app's Lua state may hold while a handler runs (0: no cap) */
     double timeout;     /* handler deadline in seconds */
     double grace;       /* seconds in-flight requests get at shutdown */
     size_t shared_memory; /* bytes of the zone moontide.shared dicts are carved from */

@@ -1,0 +1,36 @@
+"""The Lua memory cap (--max-lua-memory): a handler allocating without bound
+fails with a 500 and a log line when its worker's Lua state reaches the cap;
+the same worker goes on serving, and what the handler held is given back."""
+import json
+import re
+import unittest
+
+from harness import ServerTestCase, wait_until
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+class MemoryCap(ServerTestCase):
+    app = "memory.lua"
+    args = ("--max-lua-memory", "64m")
+
+    def test_a_runaway_allocation_is_a_500_and_the_worker_lives_on(self):
+        worker = self.server.worker_pids()
+        self.assertEqual(len(worker), 1)
+        for attempt in range(5):
+            status, _, body = self.server.request("GET", "/hog", timeout=30)
+            self.assertEqual((status, json.loads(body)), (500, {"detail": "Internal Server Error"}))
+            status, _, body = self.server.request("GET", "/small")
+            self.assertEqual(status, 200)
+            self.assertLess(json.loads(body)["kb"], 16 * 1024)  # the hog's tables were collected
+        self.assertEqual(self.server.worker_pids(), worker)  # the same worker, never replaced
+        self.assertLess(rss_kb(worker[0]), 200 * 1024)  # bounded by the cap, not by the loop
+        wait_until(lambda: "not enough memory" in self.server.stderr(), what="the error in the log")
+        self.assertIn("Lua memory cap (--max-lua-memory) reached", self.server.stderr())
+
+
+if __name__ == "__main__":
+    unittest.main()
