@@ -7,6 +7,7 @@
  * finished.
  */
 #include <lauxlib.h>
+#include <signal.h>
 #include <time.h>
 #include "arguments.h"
 #include "cors.h"
@@ -30,6 +31,7 @@ uint64_t mt_now_ms(void)
 }
 
 static mt_call_t *current_call; /* the call whose coroutine is running, while it runs */
+static volatile sig_atomic_t interrupt_armed; /* the --timeout hook is set */
 
 mt_call_t *mt_call_current(lua_State *L)
 {
@@ -197,6 +199,31 @@ static void on_deadline(mt_timer_t *timer)
     mt_response_send_detail(call->req, 504, "Gateway Timeout");
 }
 
+/* The hook the master's SIGUSR1 sets: the handler has held the CPU past --timeout and runs interpreted code. */
+static void on_timeout_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    interrupt_armed = 0;
+    mt_call_t *call = current_call;
+    if (call != NULL)
+        mt_log_warn("handler for %s %s (%s) [request %.*s] held the CPU past --timeout %.3g s: stopped, 504",
+                    mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)call->id.len,
+                    call->id.base, (double)call->handler->timeout_ms / 1000);
+    lua_pushliteral(L, "Gateway Timeout");
+    mt_lua_raise_detail(L, 504);
+}
+
+void mt_handler_interrupt(mt_handler_t *self)
+{
+    /* from a signal handler: only the running handler's own deadline counts (the signal may arrive late) */
+    mt_call_t *call = current_call;
+    if (call == NULL || self->timeout_ms == 0 || mt_now_ms() - call->started_ms < self->timeout_ms)
+        return;
+    interrupt_armed = 1;
+    lua_sethook(call->co, on_timeout_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1000);
+}
+
 /* Runs the call's coroutine until it returns, fails, or waits (it set call->cancel and yielded). */
 static void resume_call(mt_call_t *call, int nargs)
 {
@@ -210,6 +237,10 @@ static void resume_call(mt_call_t *call, int nargs)
     int status = lua_resume(call->co, nargs);
     mt_lua_memory_enforce(0);
     current_call = NULL;
+    if (H2O_UNLIKELY(interrupt_armed)) { /* it returned or waited before the hook fired */
+        lua_sethook(call->co, NULL, 0, 0);
+        interrupt_armed = 0;
+    }
     if (self->busy != NULL)
         self->busy->since_ms = 0;
     if (status == LUA_YIELD && call->cancel != NULL) {

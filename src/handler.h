@@ -41,6 +41,14 @@ mt_handler_t *mt_handler_register(h2o_pathconf_t *pathconf, mt_app_t *app, mt_bu
                                   int dev, const mt_request_limits_t *limits);
 
 /*
+ * Called from the worker's SIGUSR1 handler (the master sends it when a
+ * handler has held the CPU past --timeout): sets a hook that stops the
+ * handler with a 504 if it runs interpreted code. A JIT-compiled loop never
+ * calls hooks; the master then replaces the worker a second later.
+ */
+void mt_handler_interrupt(mt_handler_t *self);
+
+/*
  * Serves new requests with `app` (a reload): requests in flight finish on the
  * generation they started with, which is freed after the last of them.
  */

@@ -39,6 +39,7 @@ typedef struct st_mt_worker_slot_t {
     uint64_t started_ms;
     uint64_t respawn_at_ms; /* when a worker that died young may be replaced */
     int killed_by_watchdog;
+    uint64_t interrupted_since; /* the busy.since_ms of the handler it was asked to stop (SIGUSR1) */
 } mt_worker_slot_t;
 
 static pid_t spawn_worker(const mt_worker_config_t *config, mt_busy_t *busy, const sigset_t *blocked)
@@ -111,13 +112,23 @@ static void describe_exit(int status, char *buf, size_t size)
         snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
 }
 
-/* Kills the worker of any slot whose handler has held the CPU past the deadline. */
+/*
+ * A handler that has held the CPU past the deadline: its worker is asked to
+ * stop it (SIGUSR1: a hook, which interpreted code obeys), and killed a
+ * second later if it still runs (a JIT-compiled loop never calls hooks).
+ */
 static void watch_handlers(const mt_worker_config_t *config, mt_worker_slot_t *slots, mt_busy_t *busy, int n)
 {
-    uint64_t now = mt_now_ms(), limit = (uint64_t)(config->opts->timeout * 1000) + 1000;
+    uint64_t now = mt_now_ms(), deadline = (uint64_t)(config->opts->timeout * 1000), limit = deadline + 1000;
     for (int i = 0; i < n; i++) {
         uint64_t since = busy[i].since_ms;
-        if (slots[i].pid == 0 || slots[i].killed_by_watchdog || since == 0 || now < since || now - since <= limit)
+        if (slots[i].pid == 0 || slots[i].killed_by_watchdog || since == 0 || now < since || now - since <= deadline)
+            continue;
+        if (slots[i].interrupted_since != since) {
+            slots[i].interrupted_since = since;
+            kill(slots[i].pid, SIGUSR1);
+        }
+        if (now - since <= limit)
             continue;
         int32_t index = busy[i].route;
         mt_route_t *route = index >= 0 && (size_t)index < config->app->num_routes ? config->app->routes[index] : NULL;

@@ -19,6 +19,7 @@
 #include "worker.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested;
+static mt_handler_t *serving; /* for the SIGUSR1 handler */
 static h2o_accept_ctx_t accept_ctx;
 
 /* --max-connections: past it the listener rests until a connection closes (the kernel's backlog holds the rest) */
@@ -38,6 +39,14 @@ static void on_reload_signal(int signo)
 {
     (void)signo;
     reload_requested = 1;
+}
+
+/* The master: the running handler is past --timeout */
+static void on_interrupt_signal(int signo)
+{
+    (void)signo;
+    if (serving != NULL)
+        mt_handler_interrupt(serving);
 }
 
 /* A new generation of the app for new requests; one that fails to load leaves the old one serving. */
@@ -111,6 +120,9 @@ int mt_worker_run(const mt_worker_config_t *config)
     struct sigaction reload_sa = {.sa_handler = on_reload_signal};
     sigemptyset(&reload_sa.sa_mask);
     sigaction(SIGHUP, &reload_sa, NULL);
+    struct sigaction interrupt_sa = {.sa_handler = on_interrupt_signal};
+    sigemptyset(&interrupt_sa.sa_mask);
+    sigaction(SIGUSR1, &interrupt_sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     mt_json_use_region();
@@ -125,6 +137,7 @@ int mt_worker_run(const mt_worker_config_t *config)
     mt_request_limits_t limits = {opts->max_url, (size_t)opts->max_headers, opts->max_header_size};
     mt_handler_t *handler = mt_handler_register(pathconf, config->app, config->busy, (uint64_t)(opts->timeout * 1000),
                                                 opts->dev, &limits);
+    serving = handler;
     if (config->access_log_fd >= 0)
         mt_access_log_register(pathconf, config->access_log_fd);
 

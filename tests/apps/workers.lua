@@ -28,4 +28,12 @@ app:get("/runaway", function()
   while true do x = x + 1 end
 end)
 
+-- Holds the CPU in interpreted code (the JIT is off for this function): the
+-- master's --timeout signal sets a hook that stops it with a 504.
+app:get("/spin", function()
+  jit.off(true, true)
+  local x = 0
+  while true do x = x + 1 end
+end)
+
 return app

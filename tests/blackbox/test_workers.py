@@ -81,6 +81,24 @@ class Workers(unittest.TestCase):
             self.assertEqual(server.request("GET", "/pid")[0], 200)
 
 
+class InterpretedRunaway(unittest.TestCase):
+    def test_a_handler_spinning_in_the_interpreter_gets_504_and_the_worker_stays(self):
+        with Server("workers.lua", "--timeout", "1", workers=1) as server:
+            old = wait_until(lambda: len(server.worker_pids()) == 1 and server.worker_pids(), what="the worker")
+            started = time.monotonic()
+            status, _, body = server.request("GET", "/spin", timeout=10)
+            elapsed = time.monotonic() - started
+            self.assertEqual(status, 504)
+            self.assertIn(b"Gateway Timeout", body)
+            self.assertGreaterEqual(elapsed, 1.0)
+            self.assertLess(elapsed, 1 + 1, "stopped by the hook before the worker would be replaced")
+            self.assertRegex(server.stderr(), r"handler for GET /spin \(.*workers\.lua:\d+\) \[request \w+\] held the "
+                                              r"CPU past --timeout 1 s: stopped, 504")
+            self.assertEqual(server.worker_pids(), old)  # no replacement
+            self.assertNotIn("replacing the worker", server.stderr())
+            self.assertEqual(server.request("GET", "/pid")[0], 200)
+
+
 class MasterDeath(unittest.TestCase):
     def test_workers_do_not_outlive_a_killed_master(self):
         server = Server("workers.lua", workers=2)
