@@ -9,9 +9,15 @@ contains one of them (e.g. `tests/run routing json`).
 
 With MOONTIDE_FUZZ_SECONDS=N (tests/run sets 20; 0 turns it off), a short
 libFuzzer run of each target (tests/fuzz/run N) counts as one more test.
+With MOONTIDE_SANITIZED_BUILD=DIR (tests/run sets build-asan), a full run
+with no NAMEs ends by running the whole suite again against DIR, an
+AddressSanitizer + UndefinedBehaviorSanitizer build, with leak checks on;
+its tests count too (the black-box harness fails a test on any sanitizer
+report in the server's output).
 """
 import glob
 import os
+import re
 import subprocess
 import sys
 import time
@@ -87,6 +93,30 @@ def run_fuzz(seconds):
     return (1, 0) if proc.returncode == 0 else (0, 1)
 
 
+def run_sanitized(build_dir):
+    """The whole suite again (unit and black-box) against an ASan+UBSan build, leak checks on."""
+    started = time.monotonic()
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1", MOONTIDE_FUZZ_SECONDS="0")
+    env.pop("MOONTIDE_SANITIZED_BUILD", None)
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), build_dir], capture_output=True, text=True,
+                          errors="replace", env=env, timeout=3600)
+    tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    counts = re.match(r"(\d+) passed, (\d+) failed", tail)
+    for line in proc.stdout.splitlines():
+        if line.startswith(("FAIL", "ERROR")):
+            print(f"sanitized ({build_dir}): {line}")
+    if counts is None:
+        print(f"FAIL sanitized: the run against {build_dir} ended without a summary\n{proc.stdout[-3000:]}"
+              f"{proc.stderr[-3000:]}")
+        return 0, 1
+    passed, failed = int(counts.group(1)), int(counts.group(2))
+    print(f"sanitized ({build_dir}, ASan+UBSan, leaks checked): {passed} passed, {failed} failed "
+          f"({time.monotonic() - started:.0f} s)")
+    if failed:
+        print(proc.stdout[-6000:])
+    return passed, failed
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -100,6 +130,10 @@ def main():
     if fuzz_seconds > 0 and (not names or "fuzz" in names):
         fuzz_passed, fuzz_failed = run_fuzz(fuzz_seconds)
         passed, failed = passed + fuzz_passed, failed + fuzz_failed
+    sanitized_dir = os.environ.get("MOONTIDE_SANITIZED_BUILD")
+    if sanitized_dir and not names:
+        san_passed, san_failed = run_sanitized(sanitized_dir)
+        passed, failed = passed + san_passed, failed + san_failed
     print(f"\nunit: {unit_passed} passed, {unit_failed} failed; black-box: {bb_passed} passed, {bb_failed} failed "
           f"({time.monotonic() - started:.0f} s)")
     print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
