@@ -95,6 +95,8 @@ end)
 
 app:get("/fast", function(req) return { fast = true } end)
 
+app:post("/echo", function(req) return { got = req.json } end)
+
 -- A producer that LuaJIT compiles: its traces must serve every later stream too.
 ---@param n integer
 app:get("/burst", function(n)
