@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "options.h"
+#include "redis.h"
 #include "shared.h"
 
 void mt_options_usage(FILE *out)
@@ -38,6 +39,8 @@ void mt_options_usage(FILE *out)
           "  --grace SECONDS        time in-flight requests get to finish on SIGTERM/SIGINT (default 10)\n"
           "  --shared-memory SIZE   memory for moontide.shared dicts and rate limits, shared by all workers,\n"
           "                         e.g. 64m (the default), 512k, 1g\n"
+          "  --redis URL            redis://[:PASSWORD@]HOST[:PORT][/DB]: rate limits, and dicts opened with\n"
+          "                         {backend = \"redis\"}, kept in Redis and shared by every instance using it\n"
           "  --access-log FILE|-    one line per request to FILE, or - for stdout (default: none)\n"
           "  --log-level LEVEL      debug, info, warn or error (default info)\n"
           "  --help                 show this text\n"
@@ -90,7 +93,7 @@ static int parse_seconds(const char *text, double *out)
 int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_t errsize)
 {
     enum { OPT_HOST = 256, OPT_PORT, OPT_WORKERS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-           OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_SHARED_MEMORY, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
+           OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_SHARED_MEMORY, OPT_REDIS, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
@@ -103,6 +106,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"shared-memory", required_argument, NULL, OPT_SHARED_MEMORY},
+        {"redis", required_argument, NULL, OPT_REDIS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -163,6 +167,14 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
                 return snprintf(err, errsize, "--shared-memory: '%s' is not a size of at least 64k (like 512k or 64m)",
                                 arg), -1;
             break;
+        case OPT_REDIS: {
+            mt_redis_url_t url;
+            char reason[400];
+            if (mt_redis_parse_url(arg, &url, reason, sizeof(reason)) != 0)
+                return snprintf(err, errsize, "--redis: %s", reason), -1;
+            opts->redis = arg;
+            break;
+        }
         case OPT_ACCESS_LOG: opts->access_log = arg; break;
         case OPT_LOG_LEVEL:
             if ((opts->log_level = mt_log_parse_level(arg)) < 0)
