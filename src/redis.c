@@ -241,7 +241,8 @@ static void connection_lost(const char *reason)
     redis.out.len = redis.writing.len = 0;
     snprintf(redis.error, sizeof(redis.error), "Redis at %s is unavailable (%s)", redis.address, reason);
     if (!redis.failed)
-        mt_log_warn("redis: %s; trying again every %d ms or more", redis.error + 6, BACKOFF_MIN_MS);
+        mt_log_warn("redis: %s; trying again from time to time (%d ms to %d ms apart)", redis.error, BACKOFF_MIN_MS,
+                    BACKOFF_MAX_MS);
     redis.failed = 1;
     redis.backoff_ms = redis.backoff_ms == 0 ? BACKOFF_MIN_MS
                                              : redis.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : redis.backoff_ms * 2;
