@@ -11,9 +11,9 @@ local here = moontide.shared.dict("test", { size = "1m" })
 local flags = moontide.shared.dict("flags") -- local: what the disconnect test watches
 
 -- no request to wait in: these raise
-local _, at_load = pcall(function() return remote:get("k") end)
+local _, at_load = pcall(function() local v = remote:get("k"); return v end)
 local at_startup
-app:on_startup(function() _, at_startup = pcall(function() return remote:get("k") end) end)
+app:on_startup(function() _, at_startup = pcall(function() local v = remote:get("k"); return v end) end)
 
 app:provide("Limited", moontide.ratelimit { rate = 5, per = 600, burst = 3 })
 app:provide("Local", moontide.ratelimit { rate = 2, per = 600, backend = "local" })
