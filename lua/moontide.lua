@@ -359,10 +359,10 @@ function App:static(prefix, dir)
 end
 
 local RATELIMIT_OPTS = { rate = "number", per = "number", burst = "number", key = "function", name = "string",
-  dict = "string" }
+  dict = "string", backend = "string" }
 local limiters = {} -- how many limiters of each setting this app made: the next one's default name
 
---- moontide.ratelimit{ rate=, per=, burst=, key=, name=, dict= }: a provider
+--- moontide.ratelimit{ rate=, per=, burst=, key=, name=, dict=, backend= }: a provider
 -- for app:provide that lets `rate` requests per `per` seconds through, plus
 -- `burst` more at once, per client (or per key(req)), counted in a shared
 -- dict across all workers (GCRA). Over the limit: 429 with Retry-After.
@@ -394,7 +394,18 @@ function M.ratelimit(opts)
     limiters[setting] = (limiters[setting] or 0) + 1
     name = setting .. "#" .. limiters[setting]
   end
-  local dict = core.shared_dict(opts.dict or "moontide.ratelimit")
+  local backend = opts.backend
+  if backend ~= nil and backend ~= "local" and backend ~= "redis" then
+    error("moontide.ratelimit: backend must be \"local\" or \"redis\", got \"" .. backend .. "\"", 2)
+  end
+  -- with --redis, limits count in Redis unless the app keeps one local: shared by every instance using that Redis
+  local on_redis = backend == "redis" or (backend == nil and core.redis_enabled())
+  local dict, prefix
+  if on_redis then
+    prefix = "moontide:" .. (opts.dict or "ratelimit") .. ":" .. name .. ":"
+  else
+    dict = core.shared_dict(opts.dict or "moontide.ratelimit")
+  end
   local key_of, capacity, interval = opts.key, rate + burst, per / rate
   local limit = capacity
   return function(req)
@@ -405,7 +416,17 @@ function M.ratelimit(opts)
         error("moontide.ratelimit: key(req) must return a string, got " .. type(key), 2)
       end
     end
-    local allowed, remaining, reset, retry_after = core.shared_limit(dict, name .. "\0" .. key, interval, capacity)
+    local allowed, remaining, reset, retry_after
+    if not on_redis then
+      allowed, remaining, reset, retry_after = core.shared_limit(dict, name .. "\0" .. key, interval, capacity)
+    elseif not core.redis_enabled() then
+      error("moontide.ratelimit: backend = \"redis\" needs the server started with --redis URL", 2)
+    else
+      allowed, remaining, reset, retry_after = core.redis_limit(prefix .. key, interval, capacity)
+      if allowed == nil then -- Redis did not answer (logged): fail-open, as if the bucket were full
+        allowed, remaining, reset, retry_after = true, capacity - 1, math.ceil(interval), 0
+      end
+    end
     local headers = { ["ratelimit-limit"] = limit, ["ratelimit-remaining"] = remaining, ["ratelimit-reset"] = reset }
     if not allowed then
       headers["retry-after"] = retry_after

@@ -16,6 +16,7 @@
 #include "lua_memory.h"
 #include "master.h"
 #include "options.h"
+#include "redis.h"
 #include "shared.h"
 
 static int fail(const char *reason)
@@ -30,6 +31,9 @@ static int run(const mt_options_t *opts)
     int status = 1;
     mt_worker_config_t config = {.opts = opts, .listen_fd = -1, .access_log_fd = -1};
 
+    /* before the app loads: its limiters count in Redis when it is there */
+    if (opts->redis != NULL && mt_redis_configure(opts->redis, err, sizeof(err)) != 0)
+        return fail(err);
     mt_problems_t problems;
     if ((config.app = mt_app_load(opts->app_path, &problems)) == NULL) {
         if (problems.count > 1)
@@ -49,8 +53,9 @@ static int run(const mt_options_t *opts)
 
     int port = mt_listener_port(config.listen_fd);
     int ipv6 = strchr(opts->host, ':') != NULL;
-    mt_log_info("serving %s on %s://%s%s%s:%d with %d worker(s)", config.app->path, config.ssl_ctx ? "https" : "http",
-                ipv6 ? "[" : "", opts->host, ipv6 ? "]" : "", port, opts->workers);
+    mt_log_info("serving %s on %s://%s%s%s:%d with %d worker(s)%s%s", config.app->path,
+                config.ssl_ctx ? "https" : "http", ipv6 ? "[" : "", opts->host, ipv6 ? "]" : "", port, opts->workers,
+                opts->redis != NULL ? ", Redis at " : "", opts->redis != NULL ? mt_redis_address() : "");
     status = mt_master_run(&config);
     config.listen_fd = -1; /* the master closed it when shutdown began */
     goto cleanup;

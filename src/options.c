@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "options.h"
+#include "redis.h"
 #include "shared.h"
 
 void mt_options_usage(FILE *out)
@@ -47,6 +48,8 @@ void mt_options_usage(FILE *out)
           "  --grace SECONDS        time in-flight requests get to finish on SIGTERM/SIGINT (default 10)\n"
           "  --shared-memory SIZE   memory for moontide.shared dicts and rate limits, shared by all workers,\n"
           "                         e.g. 64m (the default), 512k, 1g\n"
+          "  --redis URL            redis://[:PASSWORD@]HOST[:PORT][/DB]: rate limits, and dicts opened with\n"
+          "                         {backend = \"redis\"}, kept in Redis and shared by every instance using it\n"
           "  --access-log FILE|-    one line per request to FILE, or - for stdout (default: none)\n"
           "  --log-level LEVEL      debug, info, warn or error (default info)\n"
           "  --help                 show this text\n"
@@ -100,7 +103,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
 {
     enum { OPT_HOST = 256, OPT_PORT, OPT_WORKERS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
            OPT_ACCESS_LOG, OPT_LOG_LEVEL, OPT_SHARED_MEMORY, OPT_MAX_URL, OPT_MAX_HEADERS, OPT_MAX_HEADER_SIZE,
-           OPT_CLIENT_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_MAX_LUA_MEMORY, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
+           OPT_CLIENT_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_MAX_LUA_MEMORY, OPT_REDIS, OPT_HELP, OPT_VERSION, OPT_OUTPUT = 'o' };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
         {"port", required_argument, NULL, OPT_PORT},
@@ -119,6 +122,7 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
         {"client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"max-lua-memory", required_argument, NULL, OPT_MAX_LUA_MEMORY},
+        {"redis", required_argument, NULL, OPT_REDIS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -206,6 +210,14 @@ int mt_options_parse(mt_options_t *opts, int argc, char **argv, char *err, size_
             if (parse_size(arg, &opts->max_lua_memory) != 0 || (opts->max_lua_memory != 0 && opts->max_lua_memory < 16 << 20))
                 return snprintf(err, errsize, "--max-lua-memory: '%s' is not 0 or a size of at least 16m", arg), -1;
             break;
+        case OPT_REDIS: {
+            mt_redis_url_t url;
+            char reason[400];
+            if (mt_redis_parse_url(arg, &url, reason, sizeof(reason)) != 0)
+                return snprintf(err, errsize, "--redis: %s", reason), -1;
+            opts->redis = arg;
+            break;
+        }
         case OPT_ACCESS_LOG: opts->access_log = arg; break;
         case OPT_LOG_LEVEL:
             if ((opts->log_level = mt_log_parse_level(arg)) < 0)

@@ -26,6 +26,7 @@ typedef struct st_mt_options_t {
     double timeout;     /* handler deadline in seconds */
     double grace;       /* seconds in-flight requests get at shutdown */
     size_t shared_memory; /* bytes of the zone moontide.shared dicts are carved from */
+    const char *redis;  /* --redis URL: limits and {backend="redis"} dicts shared by several instances */
     const char *access_log;
     int log_level;
     int show_help;

@@ -30,6 +30,7 @@ typedef struct st_mt_call_t {
     struct st_mt_request_ud_t *ud;
     /* while the handler waits (moontide.sleep, ...): how to stop what it waits for, NULL when it runs */
     void (*cancel)(struct st_mt_call_t *call);
+    void *waiting_on;      /* what cancel stops, for waits that need it (a Redis command) */
     mt_timer_t wait_timer; /* moontide.sleep */
     mt_timer_t deadline;   /* --timeout for a handler that waits, until its response starts */
     int answered;          /* the response is out (or a 504 replaced it): the coroutine never runs again */

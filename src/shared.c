@@ -15,6 +15,7 @@
 #include "log.h"
 #include "shared.h"
 #include "shared_dict.h"
+#include "shared_redis.h"
 
 #define DICT_MT "moontide.SharedDict"
 
@@ -47,7 +48,7 @@ static size_t parse_size(lua_State *L, int index)
     return *end == '\0' && n < (1ULL << 40) ? (size_t)(n * unit) : 0;
 }
 
-/* dict(name[, {size = BYTES or "64k"/"1m"}]) */
+/* dict(name[, {size = BYTES or "64k"/"1m", backend = "local" or "redis"}]) */
 static int shared_dict(lua_State *L)
 {
     size_t name_len;
@@ -56,20 +57,33 @@ static int shared_dict(lua_State *L)
         return luaL_error(L, "moontide.shared.dict: the name must be a string of 1 to %d bytes, got %s",
                           MT_SHARED_NAME_MAX, name != NULL ? "a longer or empty one" : luaL_typename(L, 1));
     size_t size = MT_SHARED_DICT_DEFAULT;
+    int on_redis = 0;
     if (!lua_isnoneornil(L, 2)) {
         if (!lua_istable(L, 2))
             return luaL_error(L, "moontide.shared.dict: options must be a table ({size = \"1m\"}), got %s",
                               luaL_typename(L, 2));
         lua_pushnil(L);
         while (lua_next(L, 2) != 0) {
-            if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "size") != 0)
-                return luaL_error(L, "moontide.shared.dict: unknown option '%s' (there is size)",
-                                  lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : luaL_typename(L, -2));
-            if ((size = parse_size(L, -1)) == 0)
+            const char *option = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+            if (option != NULL && strcmp(option, "backend") == 0) {
+                const char *backend = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+                if (strcmp(backend, "redis") != 0 && strcmp(backend, "local") != 0)
+                    return luaL_error(L, "moontide.shared.dict: backend must be \"local\" or \"redis\", got %s",
+                                      lua_type(L, -1) == LUA_TSTRING ? backend : luaL_typename(L, -1));
+                on_redis = strcmp(backend, "redis") == 0;
+            } else if (option == NULL || strcmp(option, "size") != 0) {
+                return luaL_error(L, "moontide.shared.dict: unknown option '%s' (there are size and backend)",
+                                  option != NULL ? option : luaL_typename(L, -2));
+            } else if ((size = parse_size(L, -1)) == 0) {
                 return luaL_error(L, "moontide.shared.dict: size must be a number of bytes or a string like "
                                      "\"64k\" or \"1m\", got %s", luaL_typename(L, -1));
+            }
             lua_pop(L, 1);
         }
+    }
+    if (on_redis) { /* its entries live in Redis: nothing to carve from the zone */
+        mt_shared_redis_push_dict(L, name, name_len);
+        return 1;
     }
     if (zone == NULL)
         return luaL_error(L, "moontide.shared.dict: no shared memory zone in this process");
@@ -262,10 +276,15 @@ static int core_shared_limit(lua_State *L)
     } else if (status != MT_SHARED_OK) {
         return push_failure(L, status, 0);
     }
-    lua_pushboolean(L, out.allowed);
-    lua_pushnumber(L, out.remaining < 0 ? 0 : out.remaining);
-    lua_pushnumber(L, ceil(out.reset_ms / 1e3));
-    lua_pushnumber(L, out.allowed ? 0 : fmax(1, ceil(out.retry_after_ms / 1e3)));
+    return mt_shared_push_limit(L, &out);
+}
+
+int mt_shared_push_limit(lua_State *L, const mt_shared_limit_t *out)
+{
+    lua_pushboolean(L, out->allowed);
+    lua_pushnumber(L, out->remaining < 0 ? 0 : out->remaining);
+    lua_pushnumber(L, ceil(out->reset_ms / 1e3));
+    lua_pushnumber(L, out->allowed ? 0 : fmax(1, ceil(out->retry_after_ms / 1e3)));
     return 4;
 }
 
@@ -293,4 +312,5 @@ void mt_shared_register(lua_State *L)
     lua_setfield(L, -2, "shared_dict");
     lua_pushcfunction(L, core_shared_limit);
     lua_setfield(L, -2, "shared_limit");
+    mt_shared_redis_register(L);
 }

@@ -14,6 +14,9 @@
 /* The zone this process's dicts live in: main maps it before the workers fork. */
 void mt_shared_use_zone(mt_shared_zone_t *zone);
 
+/* The rate limiter's step as Lua results (allowed, remaining, reset, retry_after): returns 4. */
+int mt_shared_push_limit(lua_State *L, const mt_shared_limit_t *out);
+
 /* Adds shared_dict and shared_limit to the moontide.core table on top of the stack. */
 void mt_shared_register(lua_State *L);
 

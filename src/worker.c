@@ -15,6 +15,7 @@
 #include "json.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "redis.h"
 #include "timers.h"
 #include "worker.h"
 
@@ -147,6 +148,7 @@ int mt_worker_run(const mt_worker_config_t *config)
         mt_log_error("cannot create the worker's timer: %s", strerror(errno));
         return 1;
     }
+    mt_redis_worker_start(loop); /* --redis: this worker's connection */
     /* the app's on_startup functions run before this worker takes its first connection */
     if (mt_lifecycle_startup(config->app) != 0) {
         mt_log_error("on_startup failed: this worker stops, and the server with it");

@@ -459,6 +459,7 @@ function SharedDict:delete(key) end
 ---Options of `moontide.shared.dict`.
 ---@class moontide.SharedDictOpts
 ---@field size? integer|string Bytes, or "64k", "1m" (default "1m"); the first open of a name decides.
+---@field backend? "local"|"redis" "redis": entries in Redis (`--redis`), shared by every instance; each call waits for Redis, so only from handlers and providers (default "local").
 
 ---Shared memory.
 moontide.shared = {}
@@ -476,7 +477,8 @@ function moontide.shared.dict(name, opts) end
 ---@field burst? integer Requests allowed at once on top of `rate` (default 0).
 ---@field key? fun(req: moontide.Request): string What is limited (default: `req.client`, the client's address).
 ---@field name? string The limiter's buckets (default: made from its settings and the order limiters are made in).
----@field dict? string The shared dict holding the buckets (default "moontide.ratelimit").
+---@field dict? string The shared dict holding the buckets (default "moontide.ratelimit"; on Redis, the key prefix `moontide:DICT:`, default "ratelimit").
+---@field backend? "local"|"redis" Where buckets are counted: "redis" is the default with `--redis` (shared by every instance), "local" keeps this limiter per instance.
 
 ---What a rate limiter's provider gives the handler.
 ---@class moontide.RateLimit
