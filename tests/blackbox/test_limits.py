@@ -123,6 +123,28 @@ class SlowClients(ServerTestCase):
         conn.close()
 
 
+class SlowHttp2Clients(ServerTestCase):
+    app = "streams.lua"
+    args = ("--client-timeout", "1")
+
+    def test_a_trickled_http2_body_is_reset_and_the_connection_goes_on(self):
+        from test_http2 import Client
+        c = Client(self.server.port)
+        self.addCleanup(c.close)
+        s = c.request("/echo", method="POST", body=b"x" * 100, end=False)
+        started = time.monotonic()
+        while s not in c.reset and time.monotonic() - started < 6:
+            c.conn.send_data(s, b"x")
+            c.flush()
+            c.pump(lambda: s in c.reset, timeout=0.3)
+        self.assertIn(s, c.reset, "the server kept a trickling HTTP/2 upload open")
+        self.assertLess(time.monotonic() - started, 3)
+        t = c.request("/fast")  # the connection itself is fine
+        self.assertTrue(c.pump(lambda: t in c.ended))
+        self.assertEqual(json.loads(c.bodies[t]), {"fast": True})
+        wait_until(lambda: "took longer than --client-timeout 1 s to arrive" in self.server.stderr(), what="the log line")
+
+
 class MaxConnections(unittest.TestCase):
     def test_a_worker_stops_accepting_at_the_limit(self):
         with Server("handlers.lua", "--max-connections", "3", workers=1) as server:
