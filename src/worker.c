@@ -16,6 +16,7 @@
 #include "json.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "refusals.h"
 #include "redis.h"
 #include "timers.h"
 #include "worker.h"
@@ -159,6 +160,7 @@ int mt_worker_run(const mt_worker_config_t *config)
     accept_ctx = (h2o_accept_ctx_t){.ctx = &ctx, .hosts = globalconf.hosts, .ssl_ctx = config->ssl_ctx};
     h2o_socket_t *listener = h2o_evloop_socket_create(loop, config->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     mt_h2_deadline_start(&ctx, (uint64_t)(opts->client_timeout * 1000));
+    mt_refusals_start(&ctx);
     connections.listener = listener;
     connections.max = (size_t)opts->max_connections;
     h2o_socket_read_start(listener, on_accept);
@@ -174,6 +176,7 @@ int mt_worker_run(const mt_worker_config_t *config)
     h2o_socket_close(listener);
     connections.listener = NULL;
     mt_h2_deadline_stop();
+    mt_refusals_stop();
     h2o_context_request_shutdown(&ctx);
     /* h2o 2.2.5 has no shutdown hook for HTTP/1: let idle keep-alive connections time out now */
     ctx.http1.req_timeout.timeout = 100;

@@ -74,6 +74,21 @@ class RequestSize(ServerTestCase):
         self.assertEqual(json.loads(body)["detail"][0]["ctx"]["error"], "Invalid UTF-8 in a string")
 
 
+class RefusedByH2o(ServerTestCase):
+    """What h2o answers before moontide's code runs still reaches the log (counted once a second)."""
+    app = "handlers.lua"
+    args = ("--max-body", "1k")
+
+    def test_a_body_over_max_body_and_a_malformed_body_are_logged(self):
+        status, _, _ = self.server.request("POST", "/body", body=b"x" * 2000)
+        self.assertEqual(status, 413)
+        bad_chunks = b"POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+        self.assertEqual(status_of(raw_request(self.server.port, bad_chunks)), 400)
+        wait_until(lambda: "refused 1 request(s) with 413 (a body over --max-body)" in self.server.stderr(),
+                   what="the 413 log line")
+        wait_until(lambda: "with 400 (a malformed request body)" in self.server.stderr(), what="the 400 log line")
+
+
 class SlowClients(ServerTestCase):
     app = "handlers.lua"
     args = ("--client-timeout", "1")
