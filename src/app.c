@@ -527,7 +527,7 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
     app->startup_ref = app->shutdown_ref = LUA_NOREF;
     if (resolve_paths(app, app_path) != 0)
         goto fail;
-    if ((app->L = luaL_newstate()) == NULL || (app->router = mt_router_new()) == NULL) {
+    if ((app->L = mt_lua_memory_newstate()) == NULL || (app->router = mt_router_new()) == NULL) {
         mt_schema_problem_line(app->schema, "out of memory");
         goto fail;
     }

@@ -3,8 +3,42 @@
  */
 #include "lua_memory.h"
 
+#include <lauxlib.h>
+#include <stdlib.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MT_ASAN 1
+#endif
+#endif
+
 static size_t default_cap;
 static int enforcing;
+
+#ifdef MT_ASAN
+/* LuaJIT's own allocator carves its blocks out of big mappings, where ASan
+ * cannot tell a freed block from a live one; malloc'ed blocks it can. */
+static void *system_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud, (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, nsize);
+}
+#endif
+
+lua_State *mt_lua_memory_newstate(void)
+{
+#ifdef MT_ASAN
+    return lua_newstate(system_alloc, NULL);
+#else
+    return luaL_newstate();
+#endif
+}
 
 void mt_lua_memory_set_cap(size_t bytes)
 {

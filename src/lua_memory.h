@@ -20,6 +20,10 @@ typedef struct st_mt_lua_memory_t {
     int refused;     /* an allocation was refused since the last mt_lua_memory_refused() */
 } mt_lua_memory_t;
 
+/* A new Lua state: luaL_newstate(), except in AddressSanitizer builds, whose
+ * states allocate with malloc so that ASan sees inside Lua's heap. */
+lua_State *mt_lua_memory_newstate(void);
+
 /* The cap new app states get (0: none); set once from the command line. */
 void mt_lua_memory_set_cap(size_t bytes);
 

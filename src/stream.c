@@ -35,6 +35,7 @@ struct st_mt_stream_t {
     h2o_generator_t generator;
     mt_call_t *call;
     stream_handle_t *handle;
+    int handle_ref; /* keeps `handle` alive until the request is gone, whatever Lua drops */
     mt_buf_t pending;  /* sent by the producer, not yet handed to h2o */
     mt_buf_t in_flight; /* handed to h2o, until proceed */
     int writing;  /* a write is in flight */
@@ -426,6 +427,8 @@ int mt_stream_start(mt_call_t *call, lua_State *co, int index, char *err, size_t
     lua_getfield(co, LUA_REGISTRYINDEX, BINDER_KEY);
     s->handle = lua_newuserdata(co, sizeof(*s->handle));
     s->handle->stream = s;
+    lua_pushvalue(co, -1);
+    s->handle_ref = luaL_ref(co, LUA_REGISTRYINDEX);
     lua_pushboolean(co, sse);
     lua_call(co, 2, 1);
     int nargs = 1;
@@ -483,6 +486,7 @@ void mt_stream_dispose(mt_call_t *call)
         return;
     mt_timer_stop(&s->keepalive);
     s->handle->stream = NULL;
+    luaL_unref(call->app->L, LUA_REGISTRYINDEX, s->handle_ref);
     mt_buf_free(&s->pending);
     mt_buf_free(&s->in_flight);
     call->stream = NULL;

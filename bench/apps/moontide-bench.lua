@@ -102,4 +102,21 @@ app:post("/plain/items", function(req)
   }
 end)
 
+-- Cost of growth (bench/lib/growth.py). W3 with larger bodies: an array of
+-- items, each validated as W3's, answered with their count.
+---@param items Item[]
+app:post("/batch", function(items)
+  return { count = #items }
+end)
+
+-- BENCH_ROUTES=N pads the app to N routes in all (the 8 above count) with
+-- routes shaped like a real API's: /api/v1/res<i> and /api/v1/res<i>/{id}.
+local padding = (tonumber(os.getenv("BENCH_ROUTES")) or 0) - 8
+for i = 1, padding do
+  local path = i % 2 == 0 and "/api/v1/res" .. i .. "/{id}" or "/api/v1/res" .. i
+  app:get(path, function(req)
+    return { route = i }
+  end)
+end
+
 return app

@@ -62,10 +62,9 @@ def define_points(workloads, h2c_conns, h2c_streams):
             points.append({"id": f"{w}-h1-c{c}", "workload": w, "title": titles[w], "kind": "wrk",
                            "method": method, "path": path, "conns": c,
                            "label": f"HTTP/1.1, wrk, {c} connections"})
-        if w == "w1":
-            points.append({"id": "w1-h2c", "workload": w, "title": titles[w], "kind": "h2load",
-                           "method": method, "path": path, "conns": h2c_conns, "streams": h2c_streams,
-                           "label": f"h2c (prior knowledge), h2load, {h2c_conns} connections × {h2c_streams} streams"})
+        points.append({"id": f"{w}-h2c", "workload": w, "title": titles[w], "kind": "h2load",
+                       "method": method, "path": path, "conns": h2c_conns, "streams": h2c_streams,
+                       "label": f"h2c (prior knowledge), h2load, {h2c_conns} connections × {h2c_streams} streams"})
     return points
 
 
@@ -133,11 +132,9 @@ def main():
                     if err:
                         failed[w] = err
                         note(f"{s.name} {w.upper()}: n/a, wrong or missing answer: {err}")
-                h2c_err = None
-                if "w1" in workloads:
-                    h2c_err = "does not speak h2c" if not s.h2c else checks.check_h2c(s.h2c_port)
-                    if h2c_err:
-                        note(f"{s.name} h2c: n/a, {h2c_err}")
+                h2c_err = "does not speak h2c" if not s.h2c else checks.check_h2c(s.h2c_port)
+                if h2c_err:
+                    note(f"{s.name} h2c: n/a, {h2c_err}")
                 for p in points:
                     if p["workload"] in failed or (p["kind"] == "h2load" and h2c_err):
                         continue
@@ -156,7 +153,7 @@ def main():
                         else:
                             url = f"http://127.0.0.1:{s.h2c_port}{p['path']}"
                             fig, cmd, out = load.measure_h2load(url, p["conns"], p["streams"], cfg["duration"],
-                                                                cfg["warmup"], on_start)
+                                                                cfg["warmup"], p["method"], on_start)
                     except Exception as e:  # a failed or hung load run: note it, go on
                         note(f"{s.name} {p['id']}: load run failed: {e}")
                         continue

@@ -11,6 +11,7 @@ import subprocess
 
 LOAD_CPU = "1"
 POST_LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "post.lua")
+POST_BODY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "item.json")
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
@@ -28,9 +29,12 @@ def wrk_command(url, conns, duration, method="GET"):
     return cmd + [url]
 
 
-def h2load_command(url, conns, streams, duration, warmup):
-    return ["taskset", "-c", LOAD_CPU, "h2load", "-t1", f"-c{conns}", f"-m{streams}",
-            "-D", str(duration), "--warm-up-time", str(warmup), url]
+def h2load_command(url, conns, streams, duration, warmup, method="GET"):
+    cmd = ["taskset", "-c", LOAD_CPU, "h2load", "-t1", f"-c{conns}", f"-m{streams}",
+           "-D", str(duration), "--warm-up-time", str(warmup)]
+    if method == "POST":
+        cmd += ["-d", POST_BODY, "-H", "content-type: application/json"]
+    return cmd + [url]
 
 
 def parse_wrk(out):
@@ -88,10 +92,10 @@ def measure_wrk(url, conns, duration, warmup, method="GET", on_start=None):
     return parse_wrk(out), cmd, out
 
 
-def measure_h2load(url, conns, streams, duration, warmup, on_start=None):
+def measure_h2load(url, conns, streams, duration, warmup, method="GET", on_start=None):
     """h2load does its own warm-up: on_start() is called before both."""
     if on_start:
         on_start()
-    cmd = h2load_command(url, conns, streams, duration, warmup)
+    cmd = h2load_command(url, conns, streams, duration, warmup, method)
     out = run(cmd, duration + warmup + 30)
     return parse_h2load(out), cmd, out
