@@ -535,7 +535,7 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
     mt_lua_memory_attach(L, &app->memory);
     luaL_openlibs(L);
     mt_lua_api_open(L);
-    mt_request_open(L);
+    mt_request_open(app);
     setup_require(app);
     add_file(app, app->path);
 

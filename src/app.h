@@ -103,6 +103,8 @@ typedef struct st_mt_app_t {
     mt_schema_t *schema;
     mt_provider_t *providers;
     size_t num_providers;
+    int request_mt_ref;      /* the request object's metatable (request.c) */
+    int request_anchors_ref; /* table: coroutine ref -> request object of the call running in it */
     int *idle_threads; /* registry references of coroutines that finished and can run the next request */
     size_t num_idle_threads;
     int startup_ref, shutdown_ref; /* app:on_startup / app:on_shutdown functions (lifecycle.c) */

@@ -377,7 +377,7 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     mt_call_t *call = h2o_mem_alloc_shared(&req->pool, sizeof(*call), on_call_dispose);
     self->app->refs++;
     *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
-                        .num_params = match.num_params, .co_ref = LUA_NOREF, .req_ref = LUA_NOREF,
+                        .num_params = match.num_params, .co_ref = LUA_NOREF,
                         .cache_ref = LUA_NOREF, .cleanups_ref = LUA_NOREF, .started_ms = mt_now_ms(), .id = id};
     if (match.num_params != 0) {
         call->params = h2o_mem_alloc_pool(&req->pool, sizeof(mt_slice_t) * match.num_params);

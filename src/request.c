@@ -321,8 +321,9 @@ static int request_tostring(lua_State *L)
     return 1;
 }
 
-void mt_request_open(lua_State *L)
+void mt_request_open(mt_app_t *app)
 {
+    lua_State *L = app->L;
     static const luaL_Reg methods[] = {
         {"__index", request_index},
         {"__newindex", request_newindex},
@@ -333,17 +334,30 @@ void mt_request_open(lua_State *L)
     luaL_register(L, NULL, methods);
     lua_pushliteral(L, REQUEST_MT);
     lua_setfield(L, -2, "__name");
-    lua_pop(L, 1);
+    app->request_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the registry still names it, for luaL_checkudata */
+    lua_newtable(L);
+    app->request_anchors_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+/* The object is anchored (anchors[co_ref]) until mt_request_release, which
+ * writes into it: Lua may drop it long before the request is over. co_ref
+ * names the call's coroutine, so it is unique among calls in flight. */
 void mt_request_push(lua_State *L, mt_call_t *call)
 {
+    mt_app_t *app = call->app;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, app->request_anchors_ref);
+    if (call->ud != NULL) {
+        lua_rawgeti(L, -1, call->co_ref);
+        lua_remove(L, -2);
+        return;
+    }
     mt_request_ud_t *ud = lua_newuserdata(L, sizeof(*ud));
     ud->call = call;
-    luaL_getmetatable(L, REQUEST_MT);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, app->request_mt_ref);
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
-    call->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_rawseti(L, -3, call->co_ref);
+    lua_remove(L, -2);
     call->ud = ud;
 }
 
@@ -354,8 +368,11 @@ void mt_request_release(mt_call_t *call)
     if (call->ud != NULL) {
         call->ud->call = NULL;
         call->ud = NULL;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, app->request_anchors_ref);
+        lua_pushnil(L);
+        lua_rawseti(L, -2, call->co_ref);
+        lua_pop(L, 1);
     }
-    luaL_unref(L, LUA_REGISTRYINDEX, call->req_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, call->cache_ref);
     if (call->co_finished && call->co != NULL && app->num_idle_threads < MT_APP_MAX_IDLE_THREADS) {
         /* a coroutine whose function returned (or never ran) is like a new one: keep it for the next request */
@@ -364,6 +381,6 @@ void mt_request_release(mt_call_t *call)
     } else {
         luaL_unref(L, LUA_REGISTRYINDEX, call->co_ref);
     }
-    call->req_ref = call->cache_ref = call->co_ref = LUA_NOREF;
+    call->cache_ref = call->co_ref = LUA_NOREF;
     call->co = NULL;
 }

@@ -24,7 +24,6 @@ typedef struct st_mt_call_t {
     lua_State *co;          /* the coroutine running the handler */
     int co_ref;             /* registry references keeping Lua objects alive */
     int co_finished;        /* the coroutine returned normally (or never ran): it can run another request */
-    int req_ref;
     int cache_ref;          /* table of request fields already built */
     int cleanups_ref;       /* what providers asked to run after the response (LUA_NOREF: nothing) */
     struct st_mt_request_ud_t *ud;
@@ -39,10 +38,10 @@ typedef struct st_mt_call_t {
     h2o_iovec_t id;        /* the request ID (request_id.c) */
 } mt_call_t;
 
-/* Creates the request object's metatable; called once per Lua state. */
-void mt_request_open(lua_State *L);
+/* Creates the request object's metatable and anchor table in app->L; called once per app. */
+void mt_request_open(mt_app_t *app);
 
-/* Pushes the request object for `call` onto L. */
+/* Pushes the request object for `call` onto L: made on first use, the same one after that. */
 void mt_request_push(lua_State *L, mt_call_t *call);
 
 /* The peer's address as text ("127.0.0.1") in `text`, or NULL when it has none. */

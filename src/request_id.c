@@ -1,30 +1,34 @@
 /*
  * Request IDs. A client (or a proxy in front) that sends X-Request-ID keeps
  * its ID, so one ID follows a request across services; anything else gets
- * 32 hex digits from OpenSSL's CSPRNG. The random bytes are taken 512 at a
- * time (32 IDs per call) into a per-process buffer that a fork empties, so
- * two workers never hand out the same bytes. Only visible ASCII is accepted
- * from the client (no spaces, no controls): the ID goes into log lines as
- * it is.
+ * 32 hex digits: 64 random bits drawn from OpenSSL's CSPRNG once per process
+ * (a fork draws again, so workers differ), then 64 bits that are a counter
+ * scrambled by splitmix64's finalizer, a bijection, so that one process never
+ * hands out the same ID twice and IDs do not look sequential. IDs name
+ * requests in logs; they are not secrets, and one CSPRNG call per request
+ * cost more than the rest of a small request's Lua side. Only visible ASCII
+ * is accepted from the client (no spaces, no controls): the ID goes into log
+ * lines as it is.
  */
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include "request_id.h"
 
 #define ID_BYTES 16
 
-static unsigned char random_bytes[512];
-static size_t random_left;
+static uint64_t process_bits, counter;
+static int seeded;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void forget_random(void)
+static void forget_seed(void)
 {
-    random_left = 0; /* a forked child must not reuse its parent's bytes */
+    seeded = 0; /* a forked child draws its own bits */
 }
 
 static void register_atfork(void)
 {
-    pthread_atfork(NULL, NULL, forget_random);
+    pthread_atfork(NULL, NULL, forget_seed);
 }
 
 static int is_sane(h2o_iovec_t id)
@@ -37,21 +41,32 @@ static int is_sane(h2o_iovec_t id)
     return 1;
 }
 
-static h2o_iovec_t generate(h2o_mem_pool_t *pool)
+static uint64_t scramble(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+static void write_hex(char *out, uint64_t v)
 {
     static const char hex[] = "0123456789abcdef";
-    pthread_once(&atfork_once, register_atfork);
-    if (random_left < ID_BYTES) {
-        if (RAND_bytes(random_bytes, sizeof(random_bytes)) != 1)
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
+
+static h2o_iovec_t generate(h2o_mem_pool_t *pool)
+{
+    if (!seeded) {
+        pthread_once(&atfork_once, register_atfork);
+        if (RAND_bytes((unsigned char *)&process_bits, sizeof(process_bits)) != 1 ||
+            RAND_bytes((unsigned char *)&counter, sizeof(counter)) != 1)
             abort(); /* no randomness from OpenSSL: nothing sensible to hand out */
-        random_left = sizeof(random_bytes);
+        seeded = 1;
     }
-    const unsigned char *r = random_bytes + (random_left -= ID_BYTES);
     char *out = h2o_mem_alloc_pool(pool, ID_BYTES * 2);
-    for (size_t i = 0; i != ID_BYTES; i++) {
-        out[2 * i] = hex[r[i] >> 4];
-        out[2 * i + 1] = hex[r[i] & 15];
-    }
+    write_hex(out, process_bits);
+    write_hex(out + 16, scramble(counter++));
     return h2o_iovec_init(out, ID_BYTES * 2);
 }
 

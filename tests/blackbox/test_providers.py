@@ -54,6 +54,9 @@ class Providers(ServerTestCase):
     def test_a_provider_may_wait_and_one_without_annotations_gets_the_request(self):
         self.assertEqual(self.get("/slow"), (200, {"slow": "waited", "path": "/slow"}))
 
+    def test_providers_and_the_handler_share_one_request_object(self):
+        self.assertEqual(self.get("/same-request"), (200, {"same": True, "path": "/same-request"}))
+
     def test_a_failing_cleanup_is_logged_and_harms_nothing(self):
         self.assertEqual(self.get("/flaky"), (200, {"flaky": "flaky"}))
         wait_until(lambda: "cleanup of provider 'Flaky'" in self.server.stderr(), what="the cleanup error in the log")

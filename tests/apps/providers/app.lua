@@ -81,6 +81,18 @@ app:get("/slow", function(slow, path)
   return { slow = slow, path = path }
 end)
 
+-- A provider without annotations and the handler both get the request
+-- object: one object, whichever asks first.
+app:provide("TheRequest", function(req)
+  return req
+end)
+
+---@param theirs TheRequest
+---@param mine moontide.Request
+app:get("/same-request", function(theirs, mine)
+  return { same = rawequal(theirs, mine), path = mine.path }
+end)
+
 ---@param flaky Flaky
 app:get("/flaky", function(flaky)
   return { flaky = flaky }
