@@ -185,10 +185,11 @@ class ServerTestCase(unittest.TestCase):
     app = None
     args = ()
     scheme = "http"
+    env = None
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(cls.app, *cls.args, scheme=cls.scheme)
+        cls.server = Server(cls.app, *cls.args, scheme=cls.scheme, env=cls.env)
 
     @classmethod
     def tearDownClass(cls):
