@@ -1,14 +1,19 @@
 #!/usr/bin/python3
-"""Hold-open test (issue: async and streaming): N concurrent idle SSE streams
-on one worker, and what each costs in memory.
+"""Hold-open test: N concurrent idle SSE streams (or idle keep-alive
+connections) on one worker, and what each costs in memory.
 
 Starts moontide (release build, one worker, pinned to core 0) on
 bench/apps/moontide-bench.lua, reads the worker's RSS, opens N connections
 that each GET /idle (one event, then the producer sleeps), waits until every
 one has its first event, reads the RSS again, checks that a normal request is
-still answered at once, and prints the RSS per open stream.
+still answered at once, and prints the RSS per open stream. With
+--keepalive each connection GETs /hello instead, reads the whole answer and
+stays open, idle: the RSS per idle keep-alive connection.
 
-    /usr/bin/python3 bench/lib/hold_open.py [N]      (default 10000)
+    /usr/bin/python3 bench/lib/hold_open.py [N] [--keepalive]   (default 10000)
+
+Exits 1 when the figure is over its target (10 KB per stream, 4 KB per
+keep-alive connection).
 """
 import os
 import re
@@ -45,7 +50,11 @@ def worker_of(master):
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    args = [a for a in sys.argv[1:] if a != "--keepalive"]
+    keepalive = "--keepalive" in sys.argv[1:]
+    n = int(args[0]) if args else 10000
+    path, done, what, target = ((b"/hello", b"World!", "idle keep-alive connections", 4 * 1024) if keepalive
+                                else (b"/idle", b"data: open", "idle SSE streams", 10 * 1024))
     resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1000, n + 1000))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -68,7 +77,7 @@ def main():
         before = rss_kb(worker)
         sel = selectors.DefaultSelector()
         socks, opened = [], 0
-        request = b"GET /idle HTTP/1.1\r\nHost: x\r\n\r\n"
+        request = b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n"
         started = time.monotonic()
         for _ in range(n):
             s = socket.create_connection(("127.0.0.1", port))
@@ -81,12 +90,12 @@ def main():
             for key, _ in sel.select(timeout=1):
                 data = key.fileobj.recv(4096)
                 key.data.extend(data)
-                if b"data: open" in key.data:
+                if done in key.data:
                     opened += 1
                     sel.unregister(key.fileobj)
         elapsed = time.monotonic() - started
         if opened < n:
-            raise SystemExit(f"only {opened} of {n} streams opened")
+            raise SystemExit(f"only {opened} of {n} {what} opened")
         time.sleep(1)  # not synchronisation: lets RSS settle after the last stream opened
         after = rss_kb(worker)
         t0 = time.monotonic()
@@ -94,13 +103,13 @@ def main():
             s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             reply = s.recv(4096)
         latency_ms = (time.monotonic() - t0) * 1000
-        per_stream = (after - before) * 1024 / n
-        print(f"{n} idle SSE streams open on one worker (opened in {elapsed:.1f} s)")
-        print(f"worker RSS: {before} kB before, {after} kB with them open: {per_stream:.0f} bytes per stream")
+        per_one = (after - before) * 1024 / n
+        print(f"{n} {what} open on one worker (opened in {elapsed:.1f} s)")
+        print(f"worker RSS: {before} kB before, {after} kB with them open: {per_one:.0f} bytes each")
         print(f"a request meanwhile: {reply.split(b' ', 2)[1].decode()} in {latency_ms:.1f} ms")
         for s in socks:
             s.close()
-        return 0 if per_stream <= 10 * 1024 else 1
+        return 0 if per_one <= target else 1
     finally:
         server.terminate()
         server.wait(timeout=20)
