@@ -26,7 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-BIN = os.path.join(ROOT, "build-bench", "moontide")
+BIN = os.environ.get("MOONTIDE_BIN", os.path.join(ROOT, "build-bench", "moontide"))
 
 
 def rss_kb(pid):
