@@ -263,15 +263,17 @@ static void *node_value(const mt_router_node_t *node, int method)
     return node->values[method];
 }
 
-/* Depth-first match of the segments from `p` on; returns 1 when `method` was found. */
+/*
+ * Depth-first match of the segments from `p` on; returns 1 when `method` was
+ * found. Method -1 (one no route has) finds nothing: the walk then visits
+ * every node matching the path and gathers all their methods.
+ */
 static int match_from(const mt_router_node_t *node, int method, const char *p, const char *end, mt_router_match_t *m)
 {
     if (p == end) {
         unsigned methods = node_methods(node);
         m->allowed |= methods;
-        if (methods != 0 && (m->value = node_value(node, method)) != NULL)
-            return 1;
-        return 0;
+        return methods != 0 && method >= 0 && (m->value = node_value(node, method)) != NULL;
     }
     /* p points at a '/' */
     const char *seg = p + 1, *seg_end = memchr(seg, '/', (size_t)(end - seg));
@@ -301,10 +303,8 @@ int mt_router_lookup(const mt_router_t *router, int method, const char *path, si
         return MT_ROUTE_NOT_FOUND;
     if (len == 1) /* "/" is the root node itself */
         len = 0;
-    if (method >= 0 && match_from(&router->root, method, path, path + len, match))
+    if (match_from(&router->root, method, path, path + len, match))
         return MT_ROUTE_FOUND;
-    if (method < 0)
-        match_from(&router->root, MT_METHOD_GET, path, path + len, match);
     match->num_params = 0;
     match->value = NULL;
     return match->allowed != 0 ? MT_ROUTE_METHOD_NOT_ALLOWED : MT_ROUTE_NOT_FOUND;
@@ -313,6 +313,8 @@ int mt_router_lookup(const mt_router_t *router, int method, const char *path, si
 size_t mt_router_format_allowed(unsigned allowed, char *buf, size_t size)
 {
     size_t len = 0;
+    if (size == 0)
+        return 0;
     buf[0] = '\0';
     for (int m = 0; m < MT_METHOD_COUNT; m++) {
         if (!(allowed & (1u << m)))

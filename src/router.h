@@ -58,10 +58,17 @@ int mt_router_add(mt_router_t *router, int method, const char *pattern, void *va
  */
 int mt_router_pattern_params(const char *pattern, mt_slice_t *names, size_t max_names, const char **err);
 
-/* HEAD falls back to the GET route of the same path. */
+/*
+ * HEAD falls back to the GET route of the same path. A path that has routes,
+ * none for `method` (or method -1, an unknown one), is "method not allowed"
+ * with the methods of every route matching it in match->allowed.
+ */
 int mt_router_lookup(const mt_router_t *router, int method, const char *path, size_t len, mt_router_match_t *match);
 
-/* Writes "GET, HEAD, POST" for a mask from a match into buf; returns the length. */
+/*
+ * Writes "GET, HEAD, POST" for a mask from a match into buf, NUL-terminated,
+ * as many whole names as fit in `size` bytes; returns the length.
+ */
 size_t mt_router_format_allowed(unsigned allowed, char *buf, size_t size);
 
 #endif

@@ -70,7 +70,28 @@ static void test_matching(void)
            m.allowed == (1u << MT_METHOD_POST),
        "405 for /items/7/tags lists POST only");
     ok(lookup(r, -1, "/items/7", &m) == MT_ROUTE_METHOD_NOT_ALLOWED, "an unknown method on a known path is 405");
+    /* found by tests/fuzz (regressions/router): the walk for an unknown method stopped at the first GET route */
+    rc = lookup(r, -1, "/items/new", &m);
+    ok(rc == MT_ROUTE_METHOD_NOT_ALLOWED &&
+           m.allowed == ((1u << MT_METHOD_GET) | (1u << MT_METHOD_HEAD) | (1u << MT_METHOD_DELETE)),
+       "an unknown method's 405 lists the methods of a literal and a parameter route alike (DELETE from /items/{x})");
+    unsigned unknown_allowed = m.allowed;
+    ok(lookup(r, MT_METHOD_PUT, "/items/new", &m) == MT_ROUTE_METHOD_NOT_ALLOWED && m.allowed == unknown_allowed,
+       "PUT on the same path lists the same methods");
+    ok(lookup(r, -1, "/nowhere", &m) == MT_ROUTE_NOT_FOUND && m.allowed == 0, "an unknown method on no route is 404");
     mt_router_free(r);
+}
+
+static void test_allow_text(void)
+{
+    unsigned all = (1u << MT_METHOD_COUNT) - 1;
+    char buf[64], none = 'X';
+    ok(mt_router_format_allowed(all, buf, sizeof(buf)) == 44 &&
+           strcmp(buf, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS") == 0, "every method: %s", buf);
+    ok(mt_router_format_allowed(all, buf, 16) == 15 && strcmp(buf, "GET, HEAD, POST") == 0,
+       "a short buffer holds whole names only: %s", buf);
+    ok(mt_router_format_allowed(all, buf, 3) == 0 && buf[0] == '\0', "no name fits: empty text");
+    ok(mt_router_format_allowed(all, &none, 0) == 0 && none == 'X', "a zero-size buffer is not written");
 }
 
 static void test_many_routes(void)
@@ -104,6 +125,7 @@ int main(void)
 {
     test_templates();
     test_matching();
+    test_allow_text();
     test_many_routes();
     return tap_done();
 }
