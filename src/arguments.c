@@ -215,18 +215,12 @@ static void bind_cookie(args_ctx_t *ctx, const mt_binding_arg_t *arg)
     size_t name_len = strlen(arg->wire_name);
     for (ssize_t at = -1; (at = h2o_find_header(headers, H2O_TOKEN_COOKIE, at)) >= 0;) {
         const char *p = headers->entries[at].value.base, *end = p + headers->entries[at].value.len;
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == ';'))
-                p++;
-            const char *semi = memchr(p, ';', (size_t)(end - p));
-            if (semi == NULL)
-                semi = end;
-            const char *eq = memchr(p, '=', (size_t)(semi - p));
-            if (eq != NULL && (size_t)(eq - p) == name_len && memcmp(p, arg->wire_name, name_len) == 0) {
-                push_string_value(ctx, arg, eq + 1, (size_t)(semi - eq - 1));
+        mt_slice_t name, value;
+        while (mt_cookie_next(&p, end, &name, &value)) {
+            if (name.len == name_len && memcmp(name.base, arg->wire_name, name_len) == 0) {
+                push_string_value(ctx, arg, value.base, value.len);
                 return;
             }
-            p = semi;
         }
     }
     missing(ctx, arg);

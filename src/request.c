@@ -44,6 +44,28 @@ size_t mt_url_decode(char *s, size_t len, int plus)
     return out;
 }
 
+int mt_cookie_next(const char **cursor, const char *end, mt_slice_t *name, mt_slice_t *value)
+{
+    const char *p = *cursor;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ';'))
+            p++;
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        if (semi == NULL)
+            semi = end;
+        const char *eq = memchr(p, '=', (size_t)(semi - p));
+        if (eq != NULL) {
+            *name = (mt_slice_t){p, (size_t)(eq - p)};
+            *value = (mt_slice_t){eq + 1, (size_t)(semi - eq - 1)};
+            *cursor = semi;
+            return 1;
+        }
+        p = semi;
+    }
+    *cursor = end;
+    return 0;
+}
+
 static mt_call_t *check_call(lua_State *L)
 {
     mt_request_ud_t *ud = luaL_checkudata(L, 1, REQUEST_MT);

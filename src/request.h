@@ -62,4 +62,13 @@ size_t mt_query_parse(h2o_req_t *req, mt_query_pair_t **pairs);
 /* Percent-decodes in place (also '+' to space when `plus` is set); returns the new length. */
 size_t mt_url_decode(char *s, size_t len, int plus);
 
+/*
+ * Reads the next name=value pair of a Cookie header's value ("a=1; b=2")
+ * from *cursor on, up to `end`, and moves *cursor past it. Returns 1 with
+ * *name and *value pointing into the header (neither decoded nor trimmed
+ * but for the spaces and ';' before a pair), or 0 at the end. A piece
+ * without '=' is no pair and is skipped.
+ */
+int mt_cookie_next(const char **cursor, const char *end, mt_slice_t *name, mt_slice_t *value);
+
 #endif
