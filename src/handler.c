@@ -156,6 +156,8 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
                 send_internal_error(call);
                 break;
             }
+            if (nargs == 0) /* HEAD: the response is whole, the producer does not run */
+                break;
             call->answered = 0;
             call->co_finished = 0;
             resume_call(call, nargs);

@@ -13,7 +13,8 @@
  * false; a producer suspended in send is woken with false at once, so it can
  * clean up. A Lua error after the response started cannot become a 500: the
  * stream is cut (HTTP/2 RST_STREAM, HTTP/1.1 closed without the last chunk)
- * and the error logged.
+ * and the error logged. A HEAD request gets the headers alone: its producer
+ * never runs.
  */
 #include <lauxlib.h>
 #include <string.h>
@@ -421,6 +422,12 @@ int mt_stream_start(mt_call_t *call, lua_State *co, int index, char *err, size_t
     req->res.reason = mt_status_reason(status);
     call->stream = s;
     h2o_start_response(req, &s->generator);
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+        /* h2o leaves HEAD to the generator: what the producer sent would go out raw, with no framing */
+        s->done = 1;
+        flush(s);
+        return 0;
+    }
 
     /* the producer: fn(send) or fn(emit, last_event_id), in the same coroutine */
     lua_pushvalue(co, top - 5);
@@ -485,8 +492,10 @@ void mt_stream_dispose(mt_call_t *call)
     if (s == NULL)
         return;
     mt_timer_stop(&s->keepalive);
-    s->handle->stream = NULL;
-    luaL_unref(call->app->L, LUA_REGISTRYINDEX, s->handle_ref);
+    if (s->handle != NULL) { /* none when the producer never ran (HEAD): no reference either */
+        s->handle->stream = NULL;
+        luaL_unref(call->app->L, LUA_REGISTRYINDEX, s->handle_ref);
+    }
     mt_buf_free(&s->pending);
     mt_buf_free(&s->in_flight);
     call->stream = NULL;

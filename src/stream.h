@@ -20,8 +20,9 @@ void mt_stream_register(lua_State *L);
 /*
  * The handler returned a stream (the table at `index` of co): starts the
  * response and leaves co ready to run the producer. Returns how many
- * arguments the producer takes (the stack of co is [fn, args...]), or -1 with
- * err set and nothing sent.
+ * arguments the producer takes (the stack of co is [fn, args...]), 0 when
+ * the response is whole without it (HEAD: the headers GET gets, no body),
+ * or -1 with err set and nothing sent.
  */
 int mt_stream_start(mt_call_t *call, lua_State *co, int index, char *err, size_t errsize);
 

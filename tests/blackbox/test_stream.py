@@ -160,6 +160,24 @@ class Streams(ServerTestCase):
         self.assertEqual((status, json.loads(body)), (500, {"detail": "Internal Server Error"}))
         wait_until(lambda: "returned a bad stream" in self.server.stderr(), what="the log line")
 
+    def test_head_gets_the_headers_and_no_body(self):
+        # found by tests/fuzz (http): the producer's bytes went out raw after HEAD's headers, and a
+        # keep-alive client read them as the next response
+        id = uuid.uuid4().hex
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(f"HEAD /flood?id={id}&n=3 HTTP/1.1\r\nHost: x\r\n\r\n"
+                      f"GET /status/{id} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            raw = b""
+            while chunk := s.recv(65536):
+                raw += chunk
+        head, rest = raw.split(b"\r\n\r\n", 1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+        self.assertIn(b"content-type: text/plain; charset=utf-8", head.lower())
+        self.assertNotIn(b"transfer-encoding", head.lower())
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), rest[:100])  # the next response, right after the headers
+        self.assertEqual(json.loads(rest.split(b"\r\n\r\n", 1)[1]), {"sent": None, "gone": False},
+                         "the producer does not run for HEAD")
+
 
 if __name__ == "__main__":
     unittest.main()
