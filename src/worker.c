@@ -23,7 +23,7 @@
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static mt_handler_t *serving; /* for the SIGUSR1 handler */
-static h2o_accept_ctx_t accept_ctx;
+static mt_worker_t worker;    /* this process's */
 
 /* --max-connections: past it the listener rests until a connection closes (the kernel's backlog holds the rest) */
 static struct {
@@ -96,7 +96,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         return;
     connections.open++;
     sock->on_close.cb = on_connection_closed;
-    h2o_accept(&accept_ctx, sock);
+    h2o_accept(&worker.accept_ctx, sock);
     if (connections.open >= connections.max && !connections.resting) {
         connections.resting = 1;
         h2o_socket_read_stop(listener);
@@ -110,10 +110,32 @@ static int has_connections(h2o_context_t *ctx)
     return !h2o_linklist_is_empty(&ctx->http1._conns) || !h2o_linklist_is_empty(&ctx->http2._conns);
 }
 
+int mt_worker_setup(mt_worker_t *w, const mt_worker_config_t *config)
+{
+    const mt_options_t *opts = config->opts;
+    mt_json_use_region();
+    h2o_config_init(&w->globalconf);
+    w->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("moontide"));
+    w->globalconf.max_request_entity_size = opts->max_body;
+    /* slow clients: HTTP/1 has this long for a whole request (head and body) and to idle between requests */
+    w->globalconf.http1.req_timeout = (uint64_t)(opts->client_timeout * 1000);
+    w->globalconf.http2.idle_timeout = (uint64_t)(opts->client_timeout * 1000);
+    h2o_hostconf_t *hostconf = h2o_config_register_host(&w->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
+    mt_request_limits_t limits = {opts->max_url, (size_t)opts->max_headers, opts->max_header_size};
+    w->handler = mt_handler_register(pathconf, config->app, config->busy, (uint64_t)(opts->timeout * 1000), opts->dev,
+                                     &limits);
+    if (config->access_log_fd >= 0)
+        mt_access_log_register(pathconf, config->access_log_fd);
+
+    h2o_evloop_t *loop = h2o_evloop_create();
+    h2o_context_init(&w->ctx, loop, &w->globalconf);
+    w->accept_ctx = (h2o_accept_ctx_t){.ctx = &w->ctx, .hosts = w->globalconf.hosts, .ssl_ctx = config->ssl_ctx};
+    return mt_timers_init(loop);
+}
+
 int mt_worker_run(const mt_worker_config_t *config)
 {
-    static h2o_globalconf_t globalconf;
-    static h2o_context_t ctx;
     const mt_options_t *opts = config->opts;
 
     struct sigaction sa = {.sa_handler = on_stop_signal};
@@ -128,28 +150,14 @@ int mt_worker_run(const mt_worker_config_t *config)
     sigaction(SIGUSR1, &interrupt_sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    mt_json_use_region();
-    h2o_config_init(&globalconf);
-    globalconf.server_name = h2o_iovec_init(H2O_STRLIT("moontide"));
-    globalconf.max_request_entity_size = opts->max_body;
-    /* slow clients: HTTP/1 has this long for a whole request (head and body) and to idle between requests */
-    globalconf.http1.req_timeout = (uint64_t)(opts->client_timeout * 1000);
-    globalconf.http2.idle_timeout = (uint64_t)(opts->client_timeout * 1000);
-    h2o_hostconf_t *hostconf = h2o_config_register_host(&globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    h2o_pathconf_t *pathconf = h2o_config_register_path(hostconf, "/", 0);
-    mt_request_limits_t limits = {opts->max_url, (size_t)opts->max_headers, opts->max_header_size};
-    mt_handler_t *handler = mt_handler_register(pathconf, config->app, config->busy, (uint64_t)(opts->timeout * 1000),
-                                                opts->dev, &limits);
-    serving = handler;
-    if (config->access_log_fd >= 0)
-        mt_access_log_register(pathconf, config->access_log_fd);
-
-    h2o_evloop_t *loop = h2o_evloop_create();
-    h2o_context_init(&ctx, loop, &globalconf);
-    if (mt_timers_init(loop) != 0) {
+    if (mt_worker_setup(&worker, config) != 0) {
         mt_log_error("cannot create the worker's timer: %s", strerror(errno));
         return 1;
     }
+    mt_handler_t *handler = worker.handler;
+    h2o_context_t *ctx = &worker.ctx;
+    h2o_evloop_t *loop = ctx->loop;
+    serving = handler;
     mt_redis_worker_start(loop); /* --redis: this worker's connection */
     /* the app's on_startup functions run before this worker takes its first connection */
     if (mt_lifecycle_startup(config->app) != 0) {
@@ -157,10 +165,9 @@ int mt_worker_run(const mt_worker_config_t *config)
         mt_lifecycle_shutdown(config->app);
         return MT_EXIT_STARTUP_FAILED;
     }
-    accept_ctx = (h2o_accept_ctx_t){.ctx = &ctx, .hosts = globalconf.hosts, .ssl_ctx = config->ssl_ctx};
     h2o_socket_t *listener = h2o_evloop_socket_create(loop, config->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
-    mt_h2_deadline_start(&ctx, (uint64_t)(opts->client_timeout * 1000));
-    mt_refusals_start(&ctx);
+    mt_h2_deadline_start(ctx, (uint64_t)(opts->client_timeout * 1000));
+    mt_refusals_start(ctx);
     connections.listener = listener;
     connections.max = (size_t)opts->max_connections;
     h2o_socket_read_start(listener, on_accept);
@@ -177,13 +184,13 @@ int mt_worker_run(const mt_worker_config_t *config)
     connections.listener = NULL;
     mt_h2_deadline_stop();
     mt_refusals_stop();
-    h2o_context_request_shutdown(&ctx);
+    h2o_context_request_shutdown(ctx);
     /* h2o 2.2.5 has no shutdown hook for HTTP/1: let idle keep-alive connections time out now */
-    ctx.http1.req_timeout.timeout = 100;
+    ctx->http1.req_timeout.timeout = 100;
     uint64_t deadline = mt_now_ms() + (uint64_t)(opts->grace * 1000);
-    while (has_connections(&ctx) && mt_now_ms() < deadline)
+    while (has_connections(ctx) && mt_now_ms() < deadline)
         h2o_evloop_run(loop, 100);
-    if (has_connections(&ctx))
+    if (has_connections(ctx))
         mt_log_warn("grace period over; closing connections still open");
     mt_lifecycle_shutdown(handler->app);
     return 0;
