@@ -182,6 +182,12 @@ static int lcequal(h2o_iovec_t s, const char *lit)
     return s.len == strlen(lit) && h2o_lcstris(s.base, s.len, lit, s.len);
 }
 
+/* Methods are case-sensitive (RFC 9110 9.1): "hEAD" is some other method, with a body. */
+static int is_method(const request_t *req, const char *name)
+{
+    return h2o_memis(req->method.base, req->method.len, name, strlen(name));
+}
+
 /* Reads a status line and header fields at *at; returns 0, or -1 when they are not RFC 9112's. */
 static int parse_head(const char *buf, size_t len, size_t *at, response_t *r)
 {
@@ -305,7 +311,7 @@ static int answers_other_than_json(const request_t *req)
     for (size_t i = 0; i != sizeof(prefixes) / sizeof(prefixes[0]); i++)
         if (req->path.len >= strlen(prefixes[i]) && memcmp(req->path.base, prefixes[i], strlen(prefixes[i])) == 0)
             return 1;
-    return lcequal(req->method, "options"); /* a CORS preflight: "OK" as text */
+    return is_method(req, "OPTIONS"); /* a CORS preflight: "OK" as text */
 }
 
 /* The statuses a response of moontide's handler or of h2o itself may have (a raised one aside). */
@@ -363,7 +369,7 @@ static void check_responses(const char *data, size_t size, const char *out, size
             return; /* which request this answers (and whether it was HEAD) is h2o's guess */
         answered++;
         mt_buf_t body = {0};
-        int bodiless = r.status == 204 || r.status == 304 || lcequal(req->method, "head");
+        int bodiless = r.status == 204 || r.status == 304 || is_method(req, "HEAD");
         if (r.chunked) {
             check(!bodiless, "a chunked body where there is none");
             check(read_chunked(out, len, &at, &body) == 0, "a malformed or cut-short chunked body");
