@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include "access_log.h"
 
-#define ACCESS_LOG_FORMAT "%{%Y-%m-%dT%H:%M:%S%z}t %h %m %U%q %H %s %b %{duration}x %{x-request-id}o"
+#define ACCESS_LOG_FORMAT "%{%Y-%m-%dT%H:%M:%S%z}t %h %m %U%q %H %s %b %{duration}x %{x-request-id}i"
 
 typedef struct st_mt_access_logger_t {
     h2o_logger_t super;

@@ -42,6 +42,10 @@ app:get("/id", function(req)
   return { id = req.id }
 end)
 
+app:get("/id-header", function(req)
+  return { id = req.id, header = req.headers["x-request-id"] }
+end)
+
 ---@param n integer
 ---@param gap number
 app:get("/stream", function(n, gap)
