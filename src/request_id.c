@@ -101,12 +101,14 @@ static size_t id_index(h2o_req_t *req)
 
 h2o_iovec_t mt_request_id_assign(h2o_req_t *req)
 {
-    return req->headers.entries[id_index(req)].value;
+    size_t i = id_index(req); /* first: it may move the entries */
+    return req->headers.entries[i].value;
 }
 
 void mt_request_id_echo(h2o_req_t *req)
 {
-    const h2o_header_t *id = &req->headers.entries[id_index(req)];
+    size_t i = id_index(req);
+    const h2o_header_t *id = &req->headers.entries[i];
     if (id->orig_name != generated_mark || req->res.status >= 400)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id->value.base,
                               id->value.len);
