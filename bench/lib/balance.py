@@ -13,12 +13,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import TOP, free_port, process_tree, wait_port  # noqa: E402
+from servers import BENCH_APP, DURATION, MOONTIDE_BIN, RUNS, free_port, process_tree, wait_port  # noqa: E402
 
-BIN = os.environ.get("MOONTIDE_BIN", os.path.join(TOP, "build-bench", "moontide"))
-APP = os.path.join(TOP, "bench", "apps", "moontide-bench.lua")
-DURATION = int(os.environ.get("DURATION", "10"))
-RUNS = int(os.environ.get("RUNS", "3"))
+BIN, APP = MOONTIDE_BIN, BENCH_APP
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

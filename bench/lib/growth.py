@@ -25,12 +25,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from load import parse_wrk, run, wrk_command  # noqa: E402
-from servers import SERVER_CPU, TOP, free_port, wait_port  # noqa: E402
+from servers import BENCH_APP, DURATION, MOONTIDE_BIN, RUNS, SERVER_CPU, free_port, wait_port  # noqa: E402
 
-BIN = os.environ.get("MOONTIDE_BIN", os.path.join(TOP, "build-bench", "moontide"))
-APP = os.path.join(TOP, "bench", "apps", "moontide-bench.lua")
-DURATION = int(os.environ.get("DURATION", "10"))
-RUNS = int(os.environ.get("RUNS", "3"))
+BIN, APP = MOONTIDE_BIN, BENCH_APP
 ROUTES = [10, 100, 1000]
 BODY_SIZES = [250, 10 * 1024, 1024 * 1024]
 ITEM = {"name": "Widget", "price": 12.5, "tags": ["a", "b", "c"], "status": "draft", "dims": {"w": 1.5, "h": 2.0}}

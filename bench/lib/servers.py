@@ -20,6 +20,13 @@ SERVER_CPU = "0"
 
 ORDER = ["moontide", "h2o", "openresty", "fastify", "fastapi"]
 
+# What the moontide-only measurements (balance, scaling, growth, annotation
+# cost) start, and how long and often they measure.
+MOONTIDE_BIN = os.environ.get("MOONTIDE_BIN", os.path.join(TOP, "build-bench", "moontide"))
+BENCH_APP = os.path.join(BENCH, "apps", "moontide-bench.lua")
+DURATION = int(os.environ.get("DURATION", "10"))
+RUNS = int(os.environ.get("RUNS", "3"))
+
 
 def free_port():
     with socket.socket() as s:
