@@ -5,8 +5,8 @@
  * (a fork draws again, so workers differ), then 64 bits that are a counter
  * scrambled by splitmix64's finalizer, a bijection, so that one process never
  * hands out the same ID twice and IDs do not look sequential. IDs name
- * requests in logs; they are not secrets, and one CSPRNG call per request
- * cost more than the rest of a small request's Lua side. Only visible ASCII
+ * requests in logs; they are not secrets, so a CSPRNG draw per request would
+ * be work they do not need. Only visible ASCII
  * is accepted from the client (no spaces, no controls): the ID goes into log
  * lines as it is.
  *
