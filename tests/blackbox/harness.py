@@ -65,13 +65,20 @@ class Server:
                                      stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}, cwd=cwd)
         try:
             wait_until(self._accepting, what=f"moontide to listen on port {self.port}")
+            # the master listens before it forks: tests that count workers need them forked
+            wait_until(lambda: self._exited() or len(self.worker_pids()) >= (workers or 1),
+                       what=f"{workers or 1} worker(s) to be forked")
         except AssertionError:
             self.kill()
             raise AssertionError(f"server did not start: {self.stderr()}")
 
-    def _accepting(self):
+    def _exited(self):
         if self.proc.poll() is not None:
             raise AssertionError(f"server exited with {self.proc.returncode}: {self.stderr()}")
+        return False
+
+    def _accepting(self):
+        self._exited()
         try:
             socket.create_connection((self.host, self.port), timeout=0.2).close()
             return True

@@ -69,6 +69,8 @@ class Dev(unittest.TestCase):
         return lambda: self.get("/v")[1]["v"] == v
 
     def test_one_worker_by_default(self):
+        # the master listens before it forks: an answer, not an accepted connection, shows the worker is up
+        self.assertEqual(self.get("/v")[0], 200)
         self.assertEqual(len(self.server.worker_pids()), 1)
 
     def test_a_save_is_served_and_requests_in_flight_finish_on_the_old_code(self):
