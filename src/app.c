@@ -527,12 +527,11 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
     app->startup_ref = app->shutdown_ref = LUA_NOREF;
     if (resolve_paths(app, app_path) != 0)
         goto fail;
-    if ((app->L = mt_lua_memory_newstate()) == NULL || (app->router = mt_router_new()) == NULL) {
+    if ((app->L = mt_lua_memory_newstate(&app->memory)) == NULL || (app->router = mt_router_new()) == NULL) {
         mt_schema_problem_line(app->schema, "out of memory");
         goto fail;
     }
     lua_State *L = app->L;
-    mt_lua_memory_attach(L, &app->memory);
     luaL_openlibs(L);
     mt_lua_api_open(L);
     mt_request_open(app);
@@ -589,7 +588,7 @@ void mt_app_free(mt_app_t *app)
     free(app->routes);
     mt_router_free(app->router);
     if (app->L != NULL)
-        lua_close(app->L);
+        mt_lua_memory_close(app->L, &app->memory);
     for (size_t i = 0; i != app->num_files; i++)
         free(app->files[i]);
     free(app->files);

@@ -1,10 +1,17 @@
 /*
- * The Lua memory cap: an allocator wrapper. See lua_memory.h.
+ * The Lua state's allocator: the memory cap and the small-block lists. See
+ * lua_memory.h.
+ *
+ * LuaJIT tells the allocator the size of every block it frees or resizes,
+ * so a small block needs no header: its size names its class. Every small
+ * block is malloc'ed at its class's full size, so any block of a class can
+ * serve any request of that class.
  */
 #include "lua_memory.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define MT_ASAN 1
@@ -14,30 +21,110 @@
 #endif
 #endif
 
+/*
+ * What the lists may hold in all. A collector cycle frees the garbage of
+ * many requests at once; the lists take what the next requests will ask for
+ * again, and past this bound blocks go back to malloc.
+ */
+#ifdef MT_ASAN
+#define KEEP_MAX 0 /* every block back to malloc at once, so ASan sees a use after free */
+#else
+#define KEEP_MAX (4 * 1024 * 1024)
+#endif
+
 static size_t default_cap;
 static int enforcing;
 
-#ifdef MT_ASAN
-/* LuaJIT's own allocator carves its blocks out of big mappings, where ASan
- * cannot tell a freed block from a live one; malloc'ed blocks it can. */
-static void *system_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+static inline size_t class_of(size_t size)
 {
-    (void)ud, (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, nsize);
+    return (size + 15) >> 4;
 }
-#endif
 
-lua_State *mt_lua_memory_newstate(void)
+static void *take(mt_lua_memory_t *m, size_t size)
 {
-#ifdef MT_ASAN
-    return lua_newstate(system_alloc, NULL);
-#else
-    return luaL_newstate();
-#endif
+    if (size > MT_LUA_SMALL_MAX)
+        return malloc(size);
+    size_t class = class_of(size);
+    void *block = m->free_blocks[class];
+    if (block == NULL)
+        return malloc(class << 4);
+    m->free_blocks[class] = *(void **)block;
+    m->kept -= class << 4;
+    return block;
+}
+
+static void give_back(mt_lua_memory_t *m, void *block, size_t size)
+{
+    if (size > MT_LUA_SMALL_MAX || m->kept + MT_LUA_SMALL_MAX > KEEP_MAX) {
+        free(block);
+        return;
+    }
+    size_t class = class_of(size);
+    *(void **)block = m->free_blocks[class];
+    m->free_blocks[class] = block;
+    m->kept += class << 4;
+}
+
+static void *resize(mt_lua_memory_t *m, void *block, size_t osize, size_t nsize)
+{
+    if (osize > MT_LUA_SMALL_MAX && nsize > MT_LUA_SMALL_MAX)
+        return realloc(block, nsize);
+    if (osize <= MT_LUA_SMALL_MAX && nsize <= MT_LUA_SMALL_MAX && class_of(osize) == class_of(nsize))
+        return block;
+    void *moved = take(m, nsize);
+    if (moved == NULL)
+        return NULL;
+    memcpy(moved, block, osize < nsize ? osize : nsize);
+    give_back(m, block, osize);
+    return moved;
+}
+
+static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    mt_lua_memory_t *m = ud;
+    if (ptr == NULL)
+        osize = 0; /* LuaJIT passes 0 for a new block; say so for the count either way */
+    if (enforcing && nsize > osize && m->cap != 0 && m->used + (nsize - osize) > m->cap) {
+        m->refused = 1;
+        return NULL; /* LuaJIT raises "not enough memory" in the handler */
+    }
+    void *p;
+    if (nsize == 0) {
+        if (ptr != NULL)
+            give_back(m, ptr, osize);
+        p = NULL;
+    } else {
+        p = ptr == NULL ? take(m, nsize) : resize(m, ptr, osize, nsize);
+        if (p == NULL)
+            return NULL;
+    }
+    m->used = m->used + nsize - osize;
+    return p;
+}
+
+lua_State *mt_lua_memory_newstate(mt_lua_memory_t *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->cap = default_cap;
+    return lua_newstate(lua_alloc, m);
+}
+
+static void release_kept(mt_lua_memory_t *m)
+{
+    for (size_t class = 1; class <= MT_LUA_SMALL_CLASSES; class++) {
+        while (m->free_blocks[class] != NULL) {
+            void *block = m->free_blocks[class];
+            m->free_blocks[class] = *(void **)block;
+            free(block);
+        }
+    }
+    m->kept = 0;
+}
+
+void mt_lua_memory_close(lua_State *L, mt_lua_memory_t *m)
+{
+    lua_close(L);
+    release_kept(m);
 }
 
 void mt_lua_memory_set_cap(size_t bytes)
@@ -48,28 +135,6 @@ void mt_lua_memory_set_cap(size_t bytes)
 void mt_lua_memory_enforce(int on)
 {
     enforcing = on;
-}
-
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    mt_lua_memory_t *m = ud;
-    if (enforcing && nsize > osize && m->cap != 0 && m->used + (nsize - osize) > m->cap) {
-        m->refused = 1;
-        return NULL; /* LuaJIT raises "not enough memory" in the handler */
-    }
-    void *p = m->inner(m->inner_ud, ptr, osize, nsize);
-    if (p != NULL || nsize == 0)
-        m->used = m->used + nsize - osize;
-    return p;
-}
-
-void mt_lua_memory_attach(lua_State *L, mt_lua_memory_t *m)
-{
-    m->inner = lua_getallocf(L, &m->inner_ud);
-    /* what the state already holds, so that freeing it later balances */
-    m->used = (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
-    m->cap = default_cap;
-    lua_setallocf(L, capped_alloc, m);
 }
 
 int mt_lua_memory_refused(mt_lua_memory_t *m)
