@@ -92,9 +92,20 @@ int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len)
     const unsigned char *s = (const unsigned char *)str;
     if (mt_buf_reserve(out, len + 2) != 0)
         return -1;
+    size_t plain = 0;
+    while (plain < len && plain_ascii[s[plain]])
+        plain++;
+    if (plain == len) { /* most keys and values: one copy, no escaping */
+        char *at = out->data + out->len;
+        at[0] = '"';
+        memcpy(at + 1, str, len);
+        at[len + 1] = '"';
+        out->len += len + 2;
+        return 0;
+    }
     out->data[out->len++] = '"';
     size_t run = 0; /* start of bytes that need no escaping */
-    for (size_t i = 0; i < len;) {
+    for (size_t i = plain; i < len;) {
         unsigned char c = s[i];
         if (plain_ascii[c]) {
             i++;
@@ -151,6 +162,11 @@ size_t mt_json_format_number(double n, char *text)
 {
     static const double powers[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
     char digits[24], *end = digits + sizeof(digits);
+    if (n >= 0 && n < 4294967296.0 && n == (double)(uint32_t)n) { /* counts, ids, indexes: the usual number */
+        char *start = write_digits(end, (uint32_t)n);
+        memcpy(text, start, (size_t)(end - start));
+        return (size_t)(end - start);
+    }
     if (n == floor(n) && fabs(n) < 9223372036854775808.0) { /* 2^63: an integral double prints exactly */
         char *start = write_digits(end, (unsigned long long)fabs(n));
         size_t len = 0;
@@ -203,12 +219,14 @@ size_t mt_json_format_number(double n, char *text)
 
 static int encode_number(encoder_t *e, lua_Number n)
 {
-    char text[32];
     if (!isfinite(n)) {
         e->err = "cannot encode a non-finite number (inf or nan) as JSON";
         return -1;
     }
-    return mt_buf_append(e->out, text, mt_json_format_number(n, text));
+    if (mt_buf_reserve(e->out, 32) != 0)
+        return -1;
+    e->out->len += mt_json_format_number(n, e->out->data + e->out->len);
+    return 0;
 }
 
 static int encode_value(encoder_t *e, int index);
@@ -308,7 +326,7 @@ static int encode_table(encoder_t *e, int index)
         e->err = "cannot encode tables nested this deeply as JSON";
         return -1;
     }
-    if (!lua_checkstack(L, 8)) {
+    if ((e->depth & 3) == 0 && !lua_checkstack(L, 32)) { /* a level takes 4 slots at most: room for 4 levels */
         e->err = "out of Lua stack while encoding JSON";
         return -1;
     }

@@ -57,6 +57,11 @@ static void test_encode(void)
     expect("42", "42");
     expect("-7", "-7");
     expect("3.0", "3");
+    expect("0", "0");
+    expect("-0.0", "0");
+    expect("4294967295", "4294967295"); /* the largest of the 32-bit fast path */
+    expect("4294967296", "4294967296"); /* the first past it */
+    expect("4294967295.5", "4294967295.5");
     expect("0.1", "0.1");
     expect("1/3", "0.3333333333333333");
     expect("12.5", "12.5");
@@ -72,6 +77,8 @@ static void test_encode(void)
     expect("-2^60", "-1152921504606846976");
     expect("1e300", "1e+300");
     expect("2^63", "9.223372036854776e+18");
+    expect("'plain'", "\"plain\"");
+    expect("''", "\"\"");
     expect("'a\"b\\\\c\\n\\t\\1'", "\"a\\\"b\\\\c\\n\\t\\u0001\"");
     expect("'caf\\195\\169'", "\"caf\xc3\xa9\"");
     expect("'bad\\255x'", "\"bad\\ufffdx\"");
