@@ -19,6 +19,7 @@ static void on_setup_ostream(h2o_filter_t *super, h2o_req_t *req, h2o_ostream_t 
 {
     mt_filter_t *self = (mt_filter_t *)super;
     mt_app_t *app = self->handler->app;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SERVER, NULL, H2O_STRLIT("moontide"));
     mt_request_id_echo(req);
     if (app->cors != NULL)
         mt_cors_add_headers(req, app->cors);

@@ -115,7 +115,8 @@ int mt_worker_setup(mt_worker_t *w, const mt_worker_config_t *config)
     const mt_options_t *opts = config->opts;
     mt_json_use_region();
     h2o_config_init(&w->globalconf);
-    w->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("moontide"));
+    /* h2o 2.2.5 writes its Server header with a second sprintf per HTTP/1.1 response; filters.c adds ours as a header */
+    w->globalconf.server_name = h2o_iovec_init(H2O_STRLIT(""));
     w->globalconf.max_request_entity_size = opts->max_body;
     /* slow clients: HTTP/1 has this long for a whole request (head and body) and to idle between requests */
     w->globalconf.http1.req_timeout = (uint64_t)(opts->client_timeout * 1000);

@@ -33,6 +33,13 @@ class Cleartext(ServerTestCase):
         code, out, err = curl("--http2-prior-knowledge", "-w", "\\n%{http_code}", self.server.url + "/missing")
         self.assertEqual(out, b'{"detail":"Not Found"}\n404')
 
+    def test_every_answer_names_the_server_once(self):
+        for flag in ("--http1.1", "--http2-prior-knowledge"):
+            for path in ("/items/1", "/missing"):
+                code, out, err = curl(flag, "-s", "-D", "-", "-o", "/dev/null", self.server.url + path)
+                servers = re.findall(rb"(?im)^server: (.*?)\r$", out)
+                self.assertEqual(servers, [b"moontide"], f"{flag} {path}: {out!r}")
+
     @unittest.skipUnless(shutil.which("h2load"), "h2load (nghttp2-client) not installed")
     def test_h2load_many_streams(self):
         proc = subprocess.run(["h2load", "-n", "2000", "-c", "4", "-m", "20", self.server.url + "/items/9"],
