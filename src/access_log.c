@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "access_log.h"
+#include "request_id.h"
 
 #define ACCESS_LOG_FORMAT "%{%Y-%m-%dT%H:%M:%S%z}t %h %m %U%q %H %s %b %{duration}x %{x-request-id}i"
 
@@ -33,6 +34,7 @@ static void log_access(h2o_logger_t *super, h2o_req_t *req)
     mt_access_logger_t *self = (mt_access_logger_t *)super;
     char stack[4096];
     size_t len = sizeof(stack);
+    mt_request_id_assign(req); /* the line names it: made now if nothing needed it before */
     char *line = h2o_log_request(self->logconf, req, &len, stack); /* ends with '\n' */
     ssize_t ignored = write(self->fd, line, len);
     (void)ignored;

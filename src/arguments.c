@@ -9,6 +9,7 @@
  */
 #include <lauxlib.h>
 #include <string.h>
+#include <strings.h>
 #include "arguments.h"
 #include "binding.h"
 #include "json.h"
@@ -200,6 +201,8 @@ static void bind_query(args_ctx_t *ctx, const mt_binding_arg_t *arg)
 static void bind_header(args_ctx_t *ctx, const mt_binding_arg_t *arg)
 {
     h2o_headers_t *headers = &ctx->call->req->headers;
+    if (strcasecmp(arg->wire_name, "x-request-id") == 0)
+        mt_call_id(ctx->call); /* made on first use */
     ssize_t at = h2o_find_header_by_str(headers, arg->wire_name, strlen(arg->wire_name), -1);
     if (at < 0) {
         missing(ctx, arg);

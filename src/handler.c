@@ -124,7 +124,7 @@ static void fail_with_traceback(mt_call_t *call, lua_State *co)
         msg = lua_pushfstring(co, "(error object is a %s value)", luaL_typename(co, -1));
     luaL_traceback(L, co, msg, 0);
     mt_log_error("handler for %s %s (%s) [request %.*s] failed: %s", mt_method_name(call->route->method),
-                 call->route->pattern, call->route->where, (int)call->id.len, call->id.base, lua_tostring(L, -1));
+                 call->route->pattern, call->route->where, (int)mt_call_id(call).len, mt_call_id(call).base, lua_tostring(L, -1));
     if (call->handler->dev) { /* moontide dev: the traceback in the answer too */
         size_t len;
         const char *trace = lua_tolstring(L, -1, &len);
@@ -151,8 +151,8 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             int nargs = mt_stream_start(call, co, 1, err, sizeof(err));
             if (nargs < 0) {
                 mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad stream: %s",
-                             mt_method_name(route->method), route->pattern, route->where, (int)call->id.len,
-                             call->id.base, err);
+                             mt_method_name(route->method), route->pattern, route->where, (int)mt_call_id(call).len,
+                             mt_call_id(call).base, err);
                 send_internal_error(call);
                 break;
             }
@@ -165,7 +165,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
         }
         if (mt_response_send_results(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
             mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad response: %s",
-                         mt_method_name(route->method), route->pattern, route->where, (int)call->id.len, call->id.base,
+                         mt_method_name(route->method), route->pattern, route->where, (int)mt_call_id(call).len, mt_call_id(call).base,
                          err);
             send_internal_error(call);
         }
@@ -173,7 +173,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
     case LUA_YIELD:
         mt_log_error("handler for %s %s (%s) [request %.*s] yielded outside a moontide call; coroutine.yield is not a "
                      "way to respond",
-                     mt_method_name(route->method), route->pattern, route->where, (int)call->id.len, call->id.base);
+                     mt_method_name(route->method), route->pattern, route->where, (int)mt_call_id(call).len, mt_call_id(call).base);
         send_internal_error(call);
         break;
     default:
@@ -181,7 +181,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             fail_with_traceback(call, co);
         } else if (mt_response_send_http_error(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
             mt_log_error("handler for %s %s (%s) [request %.*s] raised a bad error: %s", mt_method_name(route->method),
-                         route->pattern, route->where, (int)call->id.len, call->id.base, err);
+                         route->pattern, route->where, (int)mt_call_id(call).len, mt_call_id(call).base, err);
             send_internal_error(call);
         }
         break;
@@ -196,8 +196,8 @@ static void on_deadline(mt_timer_t *timer)
     call->answered = 1;
     call->co_finished = 0; /* suspended mid-way: never reused */
     mt_log_warn("handler for %s %s (%s) [request %.*s] was still waiting after --timeout %.3g s: 504",
-                mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)call->id.len,
-                call->id.base, (double)call->handler->timeout_ms / 1000);
+                mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)mt_call_id(call).len,
+                mt_call_id(call).base, (double)call->handler->timeout_ms / 1000);
     mt_response_send_detail(call->req, 504, "Gateway Timeout");
 }
 
@@ -210,8 +210,8 @@ static void on_timeout_hook(lua_State *L, lua_Debug *ar)
     mt_call_t *call = current_call;
     if (call != NULL)
         mt_log_warn("handler for %s %s (%s) [request %.*s] held the CPU past --timeout %.3g s: stopped, 504",
-                    mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)call->id.len,
-                    call->id.base, (double)call->handler->timeout_ms / 1000);
+                    mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)mt_call_id(call).len,
+                    mt_call_id(call).base, (double)call->handler->timeout_ms / 1000);
     lua_pushliteral(L, "Gateway Timeout");
     mt_lua_raise_detail(L, 504);
 }
@@ -348,7 +348,6 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     int method = mt_method_parse(req->method.base, req->method.len);
     mt_router_match_t match;
-    h2o_iovec_t id = mt_request_id_assign(req);
     if (H2O_UNLIKELY(refuse_oversized(self, req)))
         return 0;
     if (self->app->cors != NULL && mt_cors_preflight(req, self->app->cors))
@@ -380,7 +379,7 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
     self->app->refs++;
     *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
                         .num_params = match.num_params, .co_ref = LUA_NOREF,
-                        .cache_ref = LUA_NOREF, .cleanups_ref = LUA_NOREF, .started_ms = mt_now_ms(), .id = id};
+                        .cache_ref = LUA_NOREF, .cleanups_ref = LUA_NOREF, .started_ms = mt_now_ms()};
     if (match.num_params != 0) {
         call->params = h2o_mem_alloc_pool(&req->pool, sizeof(mt_slice_t) * match.num_params);
         memcpy(call->params, match.params, sizeof(mt_slice_t) * match.num_params);

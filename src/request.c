@@ -164,6 +164,7 @@ static void push_query(lua_State *L, mt_call_t *call)
 /* Repeated headers are joined with ", " ("; " for cookie), as RFC 9110 allows. */
 static void push_headers(lua_State *L, mt_call_t *call)
 {
+    mt_call_id(call); /* the ID is one of the request's headers */
     h2o_headers_t *headers = &call->req->headers;
     lua_createtable(L, 0, (int)headers->size);
     for (size_t i = 0; i != headers->size; i++) {
@@ -269,7 +270,8 @@ static int request_index(lua_State *L)
     switch (len) {
     case 2:
         if (memcmp(key, "id", 2) == 0) {
-            lua_pushlstring(L, call->id.base, call->id.len);
+            h2o_iovec_t id = mt_call_id(call);
+            lua_pushlstring(L, id.base, id.len);
             return 1;
         }
         break;

@@ -10,6 +10,7 @@
 #include <h2o.h>
 #include <lua.h>
 #include "app.h"
+#include "request_id.h"
 #include "timers.h"
 
 struct st_mt_handler_t;
@@ -35,8 +36,16 @@ typedef struct st_mt_call_t {
     int answered;          /* the response is out (or a 504 replaced it): the coroutine never runs again */
     struct st_mt_stream_t *stream; /* the handler returned moontide.stream/sse: its producer runs in co */
     uint64_t started_ms;
-    h2o_iovec_t id;        /* the request ID (request_id.c) */
+    h2o_iovec_t id;        /* the request ID once something asked for it: use mt_call_id() */
 } mt_call_t;
+
+/* The request's ID (request_id.c), made on first use: most requests never need one. */
+static inline h2o_iovec_t mt_call_id(mt_call_t *call)
+{
+    if (call->id.base == NULL)
+        call->id = mt_request_id_assign(call->req);
+    return call->id;
+}
 
 /* Creates the request object's metatable and anchor table in app->L; called once per app. */
 void mt_request_open(mt_app_t *app);

@@ -18,6 +18,10 @@
  * no token for to the connection's table and searches that table linearly
  * for every header it sends, so a unique value per response cost HTTP/2 a
  * third of a small request's instructions.
+ *
+ * An ID is made when something first needs it (an error line, the access
+ * log, an error answer, the handler reading req.id or the headers), not for
+ * every request: a success nobody logs never needs one.
  */
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -107,9 +111,11 @@ h2o_iovec_t mt_request_id_assign(h2o_req_t *req)
 
 void mt_request_id_echo(h2o_req_t *req)
 {
-    size_t i = id_index(req);
-    const h2o_header_t *id = &req->headers.entries[i];
-    if (id->orig_name != generated_mark || req->res.status >= 400)
-        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id->value.base,
-                              id->value.len);
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-request-id"), -1);
+    int sent_by_client = i >= 0 && req->headers.entries[i].orig_name != generated_mark &&
+                         is_sane(req->headers.entries[i].value);
+    if (!sent_by_client && req->res.status < 400)
+        return; /* a success keeps a made-up ID to itself (and need not make one) */
+    h2o_iovec_t id = mt_request_id_assign(req);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id.base, id.len);
 }

@@ -1,8 +1,8 @@
 /*
  * Request IDs: every request carries one, in its X-Request-ID header (made
- * when the client sent none), readable in Lua as req.id, written in the
- * access log and in the server's error lines about the request; sent back
- * when the client sent it and on error answers.
+ * when the client sent none, on first use), readable in Lua as req.id,
+ * written in the access log and in the server's error lines about the
+ * request; sent back when the client sent it and on error answers.
  */
 #ifndef MT_REQUEST_ID_H
 #define MT_REQUEST_ID_H
