@@ -19,6 +19,7 @@
 #include <lauxlib.h>
 #include <string.h>
 #include "handler.h"
+#include "held_input.h"
 #include "json.h"
 #include "log.h"
 #include "response.h"
@@ -428,6 +429,8 @@ int mt_stream_start(mt_call_t *call, lua_State *co, int index, char *err, size_t
         flush(s);
         return 0;
     }
+
+    mt_held_input_compact(call); /* a stream may be held open for long: its HTTP/1.1 request buffer goes */
 
     /* the producer: fn(send) or fn(emit, last_event_id), in the same coroutine */
     lua_pushvalue(co, top - 5);

@@ -97,6 +97,20 @@ app:get("/fast", function(req) return { fast = true } end)
 
 app:post("/echo", function(req) return { got = req.json } end)
 
+-- A stream held open reads its request late, after other requests have come
+-- and gone (an HTTP/1.1 stream's request bytes are moved out of h2o's input
+-- buffer when it starts: held_input.c).
+---@param name string
+---@param wait number
+---@param req moontide.Request
+app:get("/held/{name}", function(name, wait, req)
+  return moontide.sse(function(emit)
+    moontide.sleep(wait)
+    emit { data = { method = req.method, path = req.path, name = name, params = req.params, query = req.query,
+                    tag = req.headers["x-tag"], id = req.id } }
+  end)
+end)
+
 -- A producer that LuaJIT compiles: its traces must serve every later stream too.
 ---@param n integer
 app:get("/burst", function(n)

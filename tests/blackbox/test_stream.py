@@ -32,6 +32,33 @@ class Streams(ServerTestCase):
     def status(self, id):
         return json.loads(self.server.request("GET", f"/status/{id}")[2])
 
+    def test_a_held_stream_still_reads_its_own_request_after_others_came_and_went(self):
+        streams = []
+        for i in range(20):
+            s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+            s.sendall(f"GET /held/n%20{i}?wait=0.8&q={i}&q=again HTTP/1.1\r\nHost: x\r\nX-Tag: tag-{i}\r\n"
+                      f"X-Request-ID: client-{i}\r\nConnection: close\r\n\r\n".encode())
+            streams.append(s)
+        # meanwhile other requests take the buffers the streams' requests arrived in
+        for i in range(50):
+            status, _, _ = self.server.request("GET", f"/count?n=1&gap=0&filler={'z' * 300}",
+                                               headers={"X-Tag": "not-mine" * 20})
+            self.assertEqual(status, 200)
+        for i, s in enumerate(streams):
+            raw = b""
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                raw += data
+            s.close()
+            head, body = raw.split(b"\r\n\r\n", 1)
+            self.assertIn(f"x-request-id: client-{i}".encode(), head.lower())
+            event = json.loads(re.search(rb"data: (.*)\n", body).group(1))
+            self.assertEqual(event, {"method": "GET", "path": f"/held/n%20{i}", "name": f"n {i}",
+                                     "params": {"name": f"n {i}"}, "query": {"wait": "0.8", "q": [str(i), "again"]},
+                                     "tag": f"tag-{i}", "id": f"client-{i}"})
+
     def test_chunks_arrive_as_they_are_made_over_http1(self):
         arrivals = read_chunks_http1(self.server.port, "/count?n=4&gap=0.3")
         raw = b"".join(data for _, data in arrivals)
