@@ -61,7 +61,7 @@ int phr_parse_request(const char *buf, size_t len, const char **method, size_t *
  */
 const char *__lsan_default_suppressions(void)
 {
-    return "leak:capped_alloc\n";
+    return "leak:lua_alloc\n";
 }
 
 /* The app's heap after a full collection: far above what it holds (about a megabyte), far below what a leak per input reaches. */
