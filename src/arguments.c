@@ -315,7 +315,7 @@ int mt_arguments_push(mt_call_t *call, lua_State *co, mt_buf_t *detail)
     ctx.errors.out = detail;
     ctx.errors.count = 0;
     ctx.errors.depth = 0;
-    ctx.errors.input_json = NULL;
+    ctx.errors.input_text = NULL;
     ctx.detail_start = detail->len;
     /* the providers' arguments first, in the order they run, then the handler's: one 422 holds every error */
     for (size_t s = 0; s <= route->num_steps; s++) {

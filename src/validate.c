@@ -26,7 +26,7 @@ void mt_verrors_init(mt_verrors_t *errors, mt_buf_t *out, const char *root)
     errors->out = out;
     errors->count = 0;
     errors->depth = 0;
-    errors->input_json = NULL;
+    errors->input_text = NULL;
     mt_verrors_push_key(errors, root, strlen(root));
 }
 
@@ -73,9 +73,9 @@ void mt_verrors_add(mt_verrors_t *errors, const char *type, const char *msg, con
     APPEND(out, "],\"msg\":");
     mt_json_encode_string(out, msg, strlen(msg));
     APPEND(out, ",\"input\":");
-    if (errors->input_json != NULL)
-        input_json = errors->input_json;
-    if (input_json != NULL)
+    if (errors->input_text != NULL)
+        mt_json_encode_string(out, errors->input_text, errors->input_len);
+    else if (input_json != NULL)
         mt_buf_append(out, input_json, strlen(input_json));
     else
         APPEND(out, "null");
@@ -90,7 +90,7 @@ void mt_verrors_add(mt_verrors_t *errors, const char *type, const char *msg, con
 /* Records an error whose input is a cJSON value (NULL: the input was absent). */
 static void add_error(mt_verrors_t *errors, const char *type, const char *msg, const cJSON *input, const char *ctx)
 {
-    char *input_json = input != NULL && errors->input_json == NULL ? cJSON_PrintUnformatted(input) : NULL;
+    char *input_json = input != NULL && errors->input_text == NULL ? cJSON_PrintUnformatted(input) : NULL;
     mt_verrors_add(errors, type, msg, input_json, ctx);
     cJSON_free(input_json);
 }
@@ -635,14 +635,13 @@ cJSON *mt_validate_string(const mt_type_t *type, const char *text, size_t len, m
     if (value == NULL)
         return NULL;
     /* errors about the converted value report the text that was sent, as Pydantic does */
-    mt_buf_t input = {0};
-    mt_json_encode_string(&input, text, len);
-    mt_buf_append(&input, "", 1);
-    const char *saved = errors->input_json;
-    errors->input_json = input.data;
+    const char *saved = errors->input_text;
+    size_t saved_len = errors->input_len;
+    errors->input_text = text;
+    errors->input_len = len;
     size_t failed = mt_validate_json(type, value, errors);
-    errors->input_json = saved;
-    mt_buf_free(&input);
+    errors->input_text = saved;
+    errors->input_len = saved_len;
     if (failed != 0 || errors->count != before) {
         cJSON_Delete(value);
         return NULL;

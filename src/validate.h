@@ -25,7 +25,8 @@ typedef struct st_mt_verrors_t {
     size_t count;
     mt_loc_t loc[MT_LOC_MAX];
     int depth;
-    const char *input_json; /* when set, the input every error reports (the string as it was sent) */
+    const char *input_text; /* when set, the input every error reports: these input_len bytes as sent, a JSON string */
+    size_t input_len;
 } mt_verrors_t;
 
 /* Starts a collector writing into `out`; loc starts with `root` ("body", "query", ...). */
