@@ -124,7 +124,7 @@ static void fail_with_traceback(mt_call_t *call, lua_State *co)
         msg = lua_pushfstring(co, "(error object is a %s value)", luaL_typename(co, -1));
     luaL_traceback(L, co, msg, 0);
     mt_log_error("handler for %s %s (%s) [request %.*s] failed: %s", mt_method_name(call->route->method),
-                 call->route->pattern, call->route->where, (int)mt_call_id(call).len, mt_call_id(call).base, lua_tostring(L, -1));
+                 call->route->pattern, call->route->where, MT_CALL_ID_ARGS(call), lua_tostring(L, -1));
     if (call->handler->dev) { /* moontide dev: the traceback in the answer too */
         size_t len;
         const char *trace = lua_tolstring(L, -1, &len);
@@ -151,8 +151,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             int nargs = mt_stream_start(call, co, 1, err, sizeof(err));
             if (nargs < 0) {
                 mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad stream: %s",
-                             mt_method_name(route->method), route->pattern, route->where, (int)mt_call_id(call).len,
-                             mt_call_id(call).base, err);
+                             mt_method_name(route->method), route->pattern, route->where, MT_CALL_ID_ARGS(call), err);
                 send_internal_error(call);
                 break;
             }
@@ -165,7 +164,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
         }
         if (mt_response_send_results(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
             mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad response: %s",
-                         mt_method_name(route->method), route->pattern, route->where, (int)mt_call_id(call).len, mt_call_id(call).base,
+                         mt_method_name(route->method), route->pattern, route->where, MT_CALL_ID_ARGS(call),
                          err);
             send_internal_error(call);
         }
@@ -173,7 +172,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
     case LUA_YIELD:
         mt_log_error("handler for %s %s (%s) [request %.*s] yielded outside a moontide call; coroutine.yield is not a "
                      "way to respond",
-                     mt_method_name(route->method), route->pattern, route->where, (int)mt_call_id(call).len, mt_call_id(call).base);
+                     mt_method_name(route->method), route->pattern, route->where, MT_CALL_ID_ARGS(call));
         send_internal_error(call);
         break;
     default:
@@ -181,7 +180,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             fail_with_traceback(call, co);
         } else if (mt_response_send_http_error(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
             mt_log_error("handler for %s %s (%s) [request %.*s] raised a bad error: %s", mt_method_name(route->method),
-                         route->pattern, route->where, (int)mt_call_id(call).len, mt_call_id(call).base, err);
+                         route->pattern, route->where, MT_CALL_ID_ARGS(call), err);
             send_internal_error(call);
         }
         break;
@@ -196,8 +195,7 @@ static void on_deadline(mt_timer_t *timer)
     call->answered = 1;
     call->co_finished = 0; /* suspended mid-way: never reused */
     mt_log_warn("handler for %s %s (%s) [request %.*s] was still waiting after --timeout %.3g s: 504",
-                mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)mt_call_id(call).len,
-                mt_call_id(call).base, (double)call->handler->timeout_ms / 1000);
+                mt_method_name(call->route->method), call->route->pattern, call->route->where, MT_CALL_ID_ARGS(call), (double)call->handler->timeout_ms / 1000);
     mt_response_send_detail(call->req, 504, "Gateway Timeout");
 }
 
@@ -210,8 +208,7 @@ static void on_timeout_hook(lua_State *L, lua_Debug *ar)
     mt_call_t *call = current_call;
     if (call != NULL)
         mt_log_warn("handler for %s %s (%s) [request %.*s] held the CPU past --timeout %.3g s: stopped, 504",
-                    mt_method_name(call->route->method), call->route->pattern, call->route->where, (int)mt_call_id(call).len,
-                    mt_call_id(call).base, (double)call->handler->timeout_ms / 1000);
+                    mt_method_name(call->route->method), call->route->pattern, call->route->where, MT_CALL_ID_ARGS(call), (double)call->handler->timeout_ms / 1000);
     lua_pushliteral(L, "Gateway Timeout");
     mt_lua_raise_detail(L, 504);
 }

@@ -47,6 +47,9 @@ static inline h2o_iovec_t mt_call_id(mt_call_t *call)
     return call->id;
 }
 
+/* printf arguments for the "%.*s" of "[request %.*s]" in a log line about a call */
+#define MT_CALL_ID_ARGS(call) (int)mt_call_id(call).len, mt_call_id(call).base
+
 /* Creates the request object's metatable and anchor table in app->L; called once per app. */
 void mt_request_open(mt_app_t *app);
 
