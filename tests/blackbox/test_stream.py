@@ -59,6 +59,20 @@ class Streams(ServerTestCase):
                                      "params": {"name": f"n {i}"}, "query": {"wait": "0.8", "q": [str(i), "again"]},
                                      "tag": f"tag-{i}", "id": f"client-{i}"})
 
+    def test_a_request_pipelined_behind_a_held_stream_is_answered_after_it(self):
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+            s.sendall(b"GET /held/a?wait=0.3 HTTP/1.1\r\nHost: x\r\nX-Tag: first\r\n\r\n"
+                      b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            raw = b""
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                raw += data
+        stream_at, fast_at = raw.find(b'"tag":"first"'), raw.find(b'{"fast":true}')
+        self.assertTrue(0 <= stream_at < fast_at, raw)
+        self.assertEqual(raw.count(b"HTTP/1.1 200 OK"), 2, raw)
+
     def test_chunks_arrive_as_they_are_made_over_http1(self):
         arrivals = read_chunks_http1(self.server.port, "/count?n=4&gap=0.3")
         raw = b"".join(data for _, data in arrivals)
