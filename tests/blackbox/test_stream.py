@@ -26,6 +26,16 @@ def read_chunks_http1(port, path, timeout=10):
             arrivals.append((time.monotonic() - started, data))
 
 
+def read_until_closed(sock):
+    """Everything the server sends on `sock` until it closes the connection."""
+    raw = b""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return raw
+        raw += data
+
+
 class Streams(ServerTestCase):
     app = "streams.lua"
 
@@ -45,12 +55,7 @@ class Streams(ServerTestCase):
                                                headers={"X-Tag": "not-mine" * 20})
             self.assertEqual(status, 200)
         for i, s in enumerate(streams):
-            raw = b""
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                raw += data
+            raw = read_until_closed(s)
             s.close()
             head, body = raw.split(b"\r\n\r\n", 1)
             self.assertIn(f"x-request-id: client-{i}".encode(), head.lower())
@@ -63,12 +68,7 @@ class Streams(ServerTestCase):
         with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
             s.sendall(b"GET /held/a?wait=0.3 HTTP/1.1\r\nHost: x\r\nX-Tag: first\r\n\r\n"
                       b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            raw = b""
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                raw += data
+            raw = read_until_closed(s)
         stream_at, fast_at = raw.find(b'"tag":"first"'), raw.find(b'{"fast":true}')
         self.assertTrue(0 <= stream_at < fast_at, raw)
         self.assertEqual(raw.count(b"HTTP/1.1 200 OK"), 2, raw)
