@@ -25,6 +25,17 @@ static void move_iovec(const move_t *m, h2o_iovec_t *v)
     move_ptr(m, (const char **)&v->base);
 }
 
+static void move_headers(const move_t *m, h2o_headers_t *headers)
+{
+    for (size_t i = 0; i != headers->size; i++) {
+        h2o_header_t *header = headers->entries + i;
+        if (!h2o_iovec_is_token(header->name))
+            move_iovec(m, header->name); /* h2o made this one in the pool; its bytes may be the request's */
+        move_iovec(m, &header->value);
+        move_ptr(m, &header->orig_name);
+    }
+}
+
 void mt_held_input_compact(mt_call_t *call)
 {
     h2o_req_t *req = call->req;
@@ -54,20 +65,8 @@ void mt_held_input_compact(mt_call_t *call)
     move_iovec(&m, &req->path);
     move_iovec(&m, &req->path_normalized);
     move_iovec(&m, &req->upgrade);
-    for (size_t i = 0; i != req->headers.size; i++) {
-        h2o_header_t *header = req->headers.entries + i;
-        if (!h2o_iovec_is_token(header->name))
-            move_iovec(&m, header->name); /* h2o made this one in the pool; its bytes are the request's */
-        move_iovec(&m, &header->value);
-        move_ptr(&m, &header->orig_name);
-    }
-    for (size_t i = 0; i != req->res.headers.size; i++) { /* echoes of request headers (X-Request-ID, CORS origin) */
-        h2o_header_t *header = req->res.headers.entries + i;
-        if (!h2o_iovec_is_token(header->name))
-            move_iovec(&m, header->name);
-        move_iovec(&m, &header->value);
-        move_ptr(&m, &header->orig_name);
-    }
+    move_headers(&m, &req->headers);
+    move_headers(&m, &req->res.headers); /* echoes of request headers (X-Request-ID, CORS origin) */
     for (size_t i = 0; i != call->num_params; i++)
         move_ptr(&m, &call->params[i].base);
     move_iovec(&m, &call->id);
