@@ -78,6 +78,44 @@ local function where(level)
   return info and (info.short_src .. ":" .. info.currentline) or "?"
 end
 
+-- Whether a handler reads its first parameter (the request object), from its
+-- bytecode: an instruction naming slot 0, or a closure that may capture it.
+-- The C core makes the request object only for handlers that do. Reading it
+-- through the debug library (debug.getlocal) is not seen.
+local jit_util = require "jit.util"
+local band, rshift = bit.band, bit.rshift
+local SLOT_MODE = { [1] = true, [2] = true, [3] = true, [4] = true } -- dst, base, var, rbase (LuaJIT's lj_bc.h)
+local RBASE_MODE, FUNC_MODE, JUMP_MODE = 4, 12, 13
+
+local function reads_first_param(fn)
+  local info = jit_util.funcinfo(fn)
+  if info.bytecodes == nil then return true end -- a C function: cannot tell
+  if info.params == 0 then return info.isvararg end
+  local name = debug.getlocal(fn, 1)
+  for pc = 1, info.bytecodes do
+    local ins, mode = jit_util.funcbc(fn, pc)
+    if ins == nil then break end
+    local ma, mb, mc = band(mode, 7), band(rshift(mode, 3), 15), band(rshift(mode, 7), 15)
+    -- a jump's rbase (JMP, UCLO, LOOP) only marks where open upvalues close: captures are checked below
+    local a_reads = SLOT_MODE[ma] and not (ma == RBASE_MODE and mc == JUMP_MODE)
+    if a_reads and band(rshift(ins, 8), 0xff) == 0 then return true end
+    if mb ~= 0 then
+      if (SLOT_MODE[mb] and rshift(ins, 24) == 0) or (SLOT_MODE[mc] and band(rshift(ins, 16), 0xff) == 0) then
+        return true
+      end
+    elseif SLOT_MODE[mc] and rshift(ins, 16) == 0 then
+      return true
+    elseif mc == FUNC_MODE then -- a closure: names of what it captures (none without debug info)
+      local child = jit_util.funck(fn, -rshift(ins, 16) - 1)
+      for i = 0, jit_util.funcinfo(child).upvalues - 1 do
+        local uv = jit_util.funcuvname(child, i)
+        if uv == nil or uv == "" or uv == name then return true end
+      end
+    end
+  end
+  return false
+end
+
 local function add_route(self, fname, methods, path, opts, fn)
   if getmetatable(self) ~= App then
     error(fname .. ": call it with ':' on an app (app:" .. fname .. "(...))", 3)
@@ -104,9 +142,11 @@ local function add_route(self, fname, methods, path, opts, fn)
       end
     end
   end
-  local at = where(3)
+  local at, reads_request = where(3), reads_first_param(fn)
   for _, method in ipairs(methods) do
-    self._routes[#self._routes + 1] = { method = method, path = path, handler = fn, opts = opts, where = at }
+    self._routes[#self._routes + 1] = {
+      method = method, path = path, handler = fn, opts = opts, where = at, reads_request = reads_request,
+    }
   end
   return fn
 end

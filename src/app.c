@@ -299,6 +299,9 @@ static void add_route(mt_app_t *app)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
+    lua_getfield(L, entry, "reads_request");
+    route->reads_request = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_getfield(L, entry, "handler");
     attach_annotations(app, route, entry);
     route->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);

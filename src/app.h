@@ -35,6 +35,7 @@ typedef struct st_mt_route_t {
     char *where;         /* "app.lua:12", where the route was registered */
     const mt_handler_doc_t *doc; /* the handler's annotations; NULL when none */
     mt_binding_t *binding;       /* where its arguments come from; NULL: it takes the request object */
+    int reads_request;           /* without a binding: its bytecode reads that first parameter (moontide.lua) */
     struct st_mt_step_t *steps;  /* the providers it needs, in the order they run (providers.c) */
     size_t num_steps;
     int steps_ref;               /* with providers: the steps as the Lua runner reads them */

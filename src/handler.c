@@ -296,7 +296,10 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
         lua_rawgeti(call->co, LUA_REGISTRYINDEX, route->handler_ref);
     int nargs = 1;
     if (route->binding == NULL) {
-        mt_request_push(call->co, call);
+        if (route->reads_request || with_providers)
+            mt_request_push(call->co, call);
+        else
+            nargs = 0; /* a handler that never reads it gets no request object: one userdata less a request */
     } else if ((nargs = mt_arguments_push(call, call->co, &self->scratch)) < 0) {
         /* invalid input answers 422 before the handler runs; the unused coroutine stays reusable */
         call->co_finished = 1;

@@ -41,6 +41,44 @@ app:get("/items/{id}", function(req) return { id = req.params.id } end)
 app:get("/", function() return { root = true } end)
 app:get("/after", function(req) local saved = req; return { ok = true } end)
 
+-- The request object is made only for a handler whose bytecode reads its
+-- first parameter; peek() looks at that parameter through the debug library,
+-- which the check does not see, so it tells whether the object was made.
+local function peek()
+  local _, value = debug.getlocal(2, 1)
+  return type(value)
+end
+local upvalue = "up"
+app:get("/reads/none", function(req) return { got = peek() } end)
+app:get("/reads/other-closure", function(req)
+  local f = function() return upvalue end
+  return { got = peek(), f = f() }
+end)
+app:get("/reads/field", function(req) return { got = peek(), path = req.path } end)
+app:get("/reads/closure", function(req)
+  local f = function() return req.path end
+  return { got = peek(), path = f() }
+end)
+app:get("/reads/nested-closure", function(req)
+  local f = function() return function() return req.path end end
+  return { got = peek(), path = f()() }
+end)
+app:get("/reads/vararg", function(...)
+  local req = ...
+  return { path = req.path }
+end)
+app:get("/reads/passed", function(req) return { got = peek(), s = tostring(req) } end)
+app:get("/reads/assigned", function(req)
+  req = { path = "replaced" }
+  return { path = req.path }
+end)
+app:get("/reads/returned", function(req) return req.query end)
+app:get("/reads/in-loop", function(req)
+  local paths = {}
+  for i = 1, 2 do paths[i] = req.path end
+  return { got = peek(), paths = paths }
+end)
+
 local kept
 app:get("/keep", function(req) kept = req; return { ok = true } end)
 app:get("/use-kept", function() return { path = kept.path } end)

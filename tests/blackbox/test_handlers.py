@@ -100,6 +100,21 @@ class Handlers(ServerTestCase):
         status, headers, body = self.call("GET", "/json-lib")
         self.assertEqual(json.loads(body), {"a": [1, 2]})
 
+    def test_the_request_object_is_made_only_for_handlers_that_read_it(self):
+        for path, want in (
+                ("/reads/none", {"got": "nil"}),
+                ("/reads/other-closure", {"got": "nil", "f": "up"}),
+                ("/reads/field", {"got": "userdata", "path": "/reads/field"}),
+                ("/reads/closure", {"got": "userdata", "path": "/reads/closure"}),
+                ("/reads/nested-closure", {"got": "userdata", "path": "/reads/nested-closure"}),
+                ("/reads/vararg", {"path": "/reads/vararg"}),
+                ("/reads/passed", {"got": "userdata", "s": "moontide.Request (GET /reads/passed)"}),
+                ("/reads/assigned", {"path": "replaced"}),
+                ("/reads/returned?a=1", {"a": "1"}),
+                ("/reads/in-loop", {"got": "userdata", "paths": ["/reads/in-loop", "/reads/in-loop"]})):
+            status, _, body = self.call("GET", path)
+            self.assertEqual((status, json.loads(body)), (200, want), path)
+
     def test_request_object_used_after_its_request(self):
         self.assertEqual(self.call("GET", "/keep")[0], 200)
         status, _, body = self.call("GET", "/use-kept")
