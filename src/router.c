@@ -19,6 +19,7 @@ struct st_mt_router_node_t {
     size_t num_literals;
     mt_router_node_t *param;
     void *values[MT_METHOD_COUNT];
+    unsigned methods; /* bit per method with a value; HEAD's too when GET has one */
 };
 
 struct st_mt_router_t {
@@ -239,21 +240,13 @@ int mt_router_add(mt_router_t *router, int method, const char *pattern, void *va
         return -1;
     }
     node->values[method] = value;
+    node->methods |= 1u << method;
+    if (method == MT_METHOD_GET)
+        node->methods |= 1u << MT_METHOD_HEAD;
     return 0;
 no_memory:
     *err = "out of memory";
     return -1;
-}
-
-static unsigned node_methods(const mt_router_node_t *node)
-{
-    unsigned mask = 0;
-    for (int m = 0; m < MT_METHOD_COUNT; m++)
-        if (node->values[m] != NULL)
-            mask |= 1u << m;
-    if (mask & (1u << MT_METHOD_GET))
-        mask |= 1u << MT_METHOD_HEAD;
-    return mask;
 }
 
 static void *node_value(const mt_router_node_t *node, int method)
@@ -271,9 +264,8 @@ static void *node_value(const mt_router_node_t *node, int method)
 static int match_from(const mt_router_node_t *node, int method, const char *p, const char *end, mt_router_match_t *m)
 {
     if (p == end) {
-        unsigned methods = node_methods(node);
-        m->allowed |= methods;
-        return methods != 0 && method >= 0 && (m->value = node_value(node, method)) != NULL;
+        m->allowed |= node->methods;
+        return node->methods != 0 && method >= 0 && (m->value = node_value(node, method)) != NULL;
     }
     /* p points at a '/' */
     const char *seg = p + 1, *seg_end = memchr(seg, '/', (size_t)(end - seg));
