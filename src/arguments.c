@@ -49,40 +49,50 @@ static void push_array_mark(lua_State *L)
 }
 
 
-/* Pushes a validated value, keeping only what its type declares. */
+/*
+ * Pushes a validated value, keeping only what its type declares. Only
+ * containers check the stack: one holds its table, a field's name and value
+ * while its children push one value each.
+ */
 static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, int depth)
 {
     type = mt_type_resolved(type);
-    if (depth > MT_JSON_MAX_DEPTH || !lua_checkstack(L, 4))
-        return -1;
-    if (type == NULL || cJSON_IsNull(item))
+    if (type == NULL || MT_JSON_IS(item, cJSON_NULL))
         return mt_json_push(L, item);
     switch (type->kind) {
-    case MT_TYPE_OBJECT:
+    case MT_TYPE_OBJECT: {
+        if (depth > MT_JSON_MAX_DEPTH || !lua_checkstack(L, 4))
+            return -1;
         lua_createtable(L, 0, (int)type->u.object.num_fields);
+        mt_json_members_t members;
+        mt_json_members_init(&members, item);
         for (size_t i = 0; i != type->u.object.num_fields; i++) {
             const mt_field_t *field = type->u.object.fields + i;
-            const cJSON *child = mt_json_member(item, MT_FIELD_WIRE_NAME(field));
+            const cJSON *child = mt_json_members_find(&members, MT_FIELD_WIRE_NAME(field));
             const char *default_json = field->type->constraints ? field->type->constraints->default_json : NULL;
             if (child == NULL && default_json != NULL) {
                 mt_json_error_t err;
+                mt_field_push_name(L, field);
                 if (mt_json_decode(L, default_json, strlen(default_json), &err) != 0)
                     return -1;
-            } else if (child == NULL || cJSON_IsNull(child)) {
+            } else if (child == NULL || MT_JSON_IS(child, cJSON_NULL)) {
                 continue;
-            } else if (push_typed(L, field->type, child, depth + 1) != 0) {
-                return -1;
+            } else {
+                mt_field_push_name(L, field);
+                if (push_typed(L, field->type, child, depth + 1) != 0)
+                    return -1;
             }
-            mt_field_push_name(L, field);
-            lua_insert(L, -2);
             lua_rawset(L, -3);
         }
         return 0;
+    }
     case MT_TYPE_ARRAY: {
+        if (depth > MT_JSON_MAX_DEPTH || !lua_checkstack(L, 4))
+            return -1;
         lua_createtable(L, cJSON_GetArraySize(item), 0);
         int n = 0;
         for (const cJSON *child = item->child; child != NULL; child = child->next) {
-            if (cJSON_IsNull(child))
+            if (MT_JSON_IS(child, cJSON_NULL))
                 lua_pushlightuserdata(L, NULL);
             else if (push_typed(L, type->u.items, child, depth + 1) != 0)
                 return -1;
@@ -92,18 +102,30 @@ static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, in
         return 0;
     }
     case MT_TYPE_MAP:
+        if (depth > MT_JSON_MAX_DEPTH || !lua_checkstack(L, 4))
+            return -1;
         lua_createtable(L, 0, cJSON_GetArraySize(item));
         for (const cJSON *child = item->child; child != NULL; child = child->next) {
-            if (cJSON_IsNull(child))
+            if (MT_JSON_IS(child, cJSON_NULL))
                 continue;
             if (push_typed(L, type->u.items, child, depth + 1) != 0)
                 return -1;
             lua_setfield(L, -2, child->string);
         }
         return 0;
-    default: /* scalars, unions, any, table: as parsed */
+    default: /* scalars, unions, any, table: as parsed (mt_json_push checks the stack itself) */
         return mt_json_push(L, item);
     }
+}
+
+/* push_typed from the top: nothing is left pushed when it fails. */
+static int push_value(lua_State *L, const mt_type_t *type, const cJSON *item)
+{
+    int top = lua_gettop(L);
+    if (push_typed(L, type, item, 0) == 0)
+        return 0;
+    lua_settop(L, top);
+    return -1;
 }
 
 /* Pushes a parameter's default (JSON text), or nil. */
@@ -140,7 +162,7 @@ static void push_string_value(args_ctx_t *ctx, const mt_binding_arg_t *arg, cons
 {
     begin_loc(ctx, arg);
     cJSON *value = mt_validate_string(arg->type, text, len, &ctx->errors);
-    if (value == NULL || push_typed(ctx->L, arg->type, value, 0) != 0)
+    if (value == NULL || push_value(ctx->L, arg->type, value) != 0)
         lua_pushnil(ctx->L);
     cJSON_Delete(value);
 }
@@ -190,7 +212,7 @@ static void bind_query(args_ctx_t *ctx, const mt_binding_arg_t *arg)
             cJSON_AddItemToArray(array, item);
     }
     if (ctx->errors.count == errors_before && mt_validate_json(arg->type, array, &ctx->errors) == 0 &&
-        push_typed(ctx->L, arg->type, array, 0) == 0) {
+        push_value(ctx->L, arg->type, array) == 0) {
         cJSON_Delete(array);
         return;
     }
@@ -267,9 +289,9 @@ static int bind_body(args_ctx_t *ctx, const mt_binding_arg_t *arg)
         return -1;
     }
     begin_loc(ctx, arg);
-    if (cJSON_IsNull(root) && arg->optional)
+    if (MT_JSON_IS(root, cJSON_NULL) && arg->optional)
         lua_pushnil(ctx->L);
-    else if (mt_validate_json(arg->type, root, &ctx->errors) != 0 || push_typed(ctx->L, arg->type, root, 0) != 0)
+    else if (mt_validate_json(arg->type, root, &ctx->errors) != 0 || push_value(ctx->L, arg->type, root) != 0)
         lua_pushnil(ctx->L);
     cJSON_Delete(root);
     return 0;

@@ -48,9 +48,9 @@ static void stop_waiting(mt_call_t *call)
     mt_timer_stop(&call->deadline);
 }
 
-static void on_call_dispose(void *p)
+static void on_call_dispose(void *hook)
 {
-    mt_call_t *call = p;
+    mt_call_t *call = *(mt_call_t **)hook;
     stop_waiting(call); /* the client went away while the handler waited */
     mt_stream_dispose(call);
     mt_app_t *app = call->app;
@@ -374,8 +374,15 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
         return 0;
     }
 
-    /* linked to the pool: disposed (releasing the Lua side) when the request is freed */
-    mt_call_t *call = h2o_mem_alloc_shared(&req->pool, sizeof(*call), on_call_dispose);
+    /*
+     * The call lives in the request's pool; a one-pointer chunk linked to the
+     * pool disposes of it (releasing the Lua side) when the pool is cleared,
+     * which h2o does before it frees the pool's memory. A chunk that small
+     * comes from malloc's per-thread cache, where the call itself did not.
+     */
+    mt_call_t *call = h2o_mem_alloc_pool(&req->pool, sizeof(*call));
+    mt_call_t **hook = h2o_mem_alloc_shared(&req->pool, sizeof(*hook), on_call_dispose);
+    *hook = call;
     self->app->refs++;
     *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
                         .num_params = match.num_params, .co_ref = LUA_NOREF,

@@ -60,11 +60,28 @@ int mt_json_decode(lua_State *L, const char *json, size_t len, mt_json_error_t *
 
 struct cJSON;
 
+/* cJSON_IsNull and the like without a call into libcjson per value (NULL is none of them); kind is cJSON_NULL, ... */
+#define MT_JSON_IS(item, kind) ((item) != NULL && ((item)->type & 0xff) == (kind))
+
 /* Parses like mt_json_decode but returns the cJSON tree (the caller deletes it), or NULL with *err filled. */
 struct cJSON *mt_json_parse(const char *json, size_t len, mt_json_error_t *err);
 
 /* The member of a parsed JSON object named `name`, or NULL; the first one when a key repeats. */
 const struct cJSON *mt_json_member(const struct cJSON *object, const char *name);
+
+/*
+ * Looks up an object's members one declared field after another: when the
+ * JSON sends them in that order (the usual case), each is found with one
+ * comparison instead of a scan. The answers are mt_json_member's.
+ */
+typedef struct st_mt_json_members_t {
+    const struct cJSON *object;
+    const struct cJSON *next; /* the member after the last one found */
+    int in_order;             /* every member before `next` was found, so none of them repeats a later name */
+} mt_json_members_t;
+
+void mt_json_members_init(mt_json_members_t *members, const struct cJSON *object);
+const struct cJSON *mt_json_members_find(mt_json_members_t *members, const char *name);
 
 /* Pushes a cJSON value as Lua (the same mapping as mt_json_decode). Returns 0, or -1 (nothing pushed) when too deep. */
 int mt_json_push(lua_State *L, const struct cJSON *item);

@@ -16,17 +16,17 @@ static int push_item(lua_State *L, const cJSON *item, int depth);
 
 static int push_children(lua_State *L, const cJSON *item, int depth)
 {
-    int is_array = cJSON_IsArray(item);
+    int is_array = MT_JSON_IS(item, cJSON_Array);
     lua_createtable(L, is_array ? cJSON_GetArraySize(item) : 0, is_array ? 0 : cJSON_GetArraySize(item));
     int table = lua_gettop(L), n = 0;
     for (const cJSON *child = item->child; child != NULL; child = child->next) {
         if (is_array) {
-            if (cJSON_IsNull(child))
+            if (MT_JSON_IS(child, cJSON_NULL))
                 lua_pushlightuserdata(L, NULL);
             else if (push_item(L, child, depth + 1) != 0)
                 return -1;
             lua_rawseti(L, table, ++n);
-        } else if (!cJSON_IsNull(child)) {
+        } else if (!MT_JSON_IS(child, cJSON_NULL)) {
             lua_pushstring(L, child->string);
             if (push_item(L, child, depth + 1) != 0)
                 return -1;
@@ -432,6 +432,26 @@ const cJSON *mt_json_member(const cJSON *object, const char *name)
         if (child->string != NULL && child->string[0] == name[0] && strcmp(child->string, name) == 0)
             return child;
     return NULL;
+}
+
+void mt_json_members_init(mt_json_members_t *members, const cJSON *object)
+{
+    members->object = object;
+    members->next = object->child;
+    members->in_order = 1;
+}
+
+const cJSON *mt_json_members_find(mt_json_members_t *members, const char *name)
+{
+    const cJSON *next = members->next;
+    if (members->in_order && next != NULL && next->string != NULL && strcmp(next->string, name) == 0) {
+        members->next = next->next;
+        return next;
+    }
+    const cJSON *found = mt_json_member(members->object, name);
+    if (found != NULL) /* found out of order: members before `next` may now repeat a name */
+        members->in_order = 0;
+    return found;
 }
 
 int mt_json_push(lua_State *L, const cJSON *item)

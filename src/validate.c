@@ -264,11 +264,11 @@ static void check_constraints(const mt_constraints_t *c, const cJSON *value, mt_
 {
     if (c == NULL)
         return;
-    if (cJSON_IsString(value))
+    if (MT_JSON_IS(value, cJSON_String))
         check_string(c, value, errors);
-    else if (cJSON_IsNumber(value))
+    else if (MT_JSON_IS(value, cJSON_Number))
         check_number(c, value, errors);
-    else if (cJSON_IsArray(value))
+    else if (MT_JSON_IS(value, cJSON_Array))
         check_array(c, value, errors);
 }
 
@@ -296,8 +296,8 @@ static void describe_literals(const mt_type_t *type, mt_buf_t *out)
 static int literal_matches(const mt_type_t *type, const cJSON *value)
 {
     if (type->u.literal.is_string)
-        return cJSON_IsString(value) && strcmp(value->valuestring, type->u.literal.string) == 0;
-    return cJSON_IsNumber(value) && value->valuedouble == (double)type->u.literal.integer;
+        return MT_JSON_IS(value, cJSON_String) && strcmp(value->valuestring, type->u.literal.string) == 0;
+    return MT_JSON_IS(value, cJSON_Number) && value->valuedouble == (double)type->u.literal.integer;
 }
 
 static int all_literals(const mt_type_t *type)
@@ -331,7 +331,7 @@ static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *
 static void validate_object(const mt_type_t *type, const cJSON *value, mt_verrors_t *errors, int depth)
 {
     char msg[256], ctx[256];
-    if (!cJSON_IsObject(value)) {
+    if (!MT_JSON_IS(value, cJSON_Object)) {
         if (type->u.object.name != NULL) {
             snprintf(msg, sizeof(msg), "Input should be a valid dictionary or instance of %s", type->u.object.name);
             snprintf(ctx, sizeof(ctx), "\"class_name\":\"%s\"", type->u.object.name);
@@ -341,16 +341,18 @@ static void validate_object(const mt_type_t *type, const cJSON *value, mt_verror
         }
         return;
     }
+    mt_json_members_t members;
+    mt_json_members_init(&members, value);
     for (size_t i = 0; i != type->u.object.num_fields; i++) {
         const mt_field_t *field = type->u.object.fields + i;
         const char *wire = MT_FIELD_WIRE_NAME(field);
-        const cJSON *item = mt_json_member(value, wire);
+        const cJSON *item = mt_json_members_find(&members, wire);
         mt_verrors_push_key(errors, wire, strlen(wire));
         if (item == NULL) {
             if (!field->optional && !field->type->nullable &&
                 !(field->type->constraints && field->type->constraints->default_json))
                 add_error(errors, "missing", "Field required", value, NULL);
-        } else if (!(cJSON_IsNull(item) && (field->optional || field->type->nullable))) {
+        } else if (!(MT_JSON_IS(item, cJSON_NULL) && (field->optional || field->type->nullable))) {
             validate(field->type, item, errors, depth + 1);
         }
         mt_verrors_pop(errors);
@@ -364,25 +366,25 @@ static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *
         add_error(errors, "recursion_loop", "Recursion error - cyclic reference detected", NULL, NULL);
         return 1;
     }
-    if (cJSON_IsNull(value) && type->nullable)
+    if (MT_JSON_IS(value, cJSON_NULL) && type->nullable)
         return 0;
     switch (type->kind) {
     case MT_TYPE_ANY:
         break;
     case MT_TYPE_NIL:
-        if (!cJSON_IsNull(value))
+        if (!MT_JSON_IS(value, cJSON_NULL))
             add_error(errors, "none_required", "Input should be None", value, NULL);
         break;
     case MT_TYPE_STRING:
-        if (!cJSON_IsString(value))
+        if (!MT_JSON_IS(value, cJSON_String))
             add_error(errors, "string_type", "Input should be a valid string", value, NULL);
         break;
     case MT_TYPE_NUMBER:
-        if (!cJSON_IsNumber(value))
+        if (!MT_JSON_IS(value, cJSON_Number))
             add_error(errors, "float_type", "Input should be a valid number", value, NULL);
         break;
     case MT_TYPE_INTEGER:
-        if (!cJSON_IsNumber(value))
+        if (!MT_JSON_IS(value, cJSON_Number))
             add_error(errors, "int_type", "Input should be a valid integer", value, NULL);
         else if (value->valuedouble != floor(value->valuedouble))
             add_error(errors, "int_from_float", "Input should be a valid integer, got a number with a fractional part",
@@ -396,11 +398,11 @@ static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *
             add_error(errors, "bool_type", "Input should be a valid boolean", value, NULL);
         break;
     case MT_TYPE_TABLE:
-        if (!cJSON_IsObject(value))
+        if (!MT_JSON_IS(value, cJSON_Object))
             add_error(errors, "dict_type", "Input should be a valid dictionary", value, NULL);
         break;
     case MT_TYPE_MAP:
-        if (!cJSON_IsObject(value)) {
+        if (!MT_JSON_IS(value, cJSON_Object)) {
             add_error(errors, "dict_type", "Input should be a valid dictionary", value, NULL);
             break;
         }
@@ -411,7 +413,7 @@ static size_t validate(const mt_type_t *type, const cJSON *value, mt_verrors_t *
         }
         break;
     case MT_TYPE_ARRAY: {
-        if (!cJSON_IsArray(value)) {
+        if (!MT_JSON_IS(value, cJSON_Array)) {
             add_error(errors, "list_type", "Input should be a valid list", value, NULL);
             break;
         }

@@ -252,6 +252,38 @@ static void test_numbers(void)
     ok(agree == checked, "%zu of %zu numbers read exactly as strtod reads them", agree, checked);
 }
 
+/* Looks up `names` in order in `json`, one field after another; returns each member's value as a digit string ("-" for none). */
+static void members_found(const char *json, const char *const *names, size_t num_names, char *found)
+{
+    mt_json_error_t err;
+    cJSON *object = mt_json_parse(json, strlen(json), &err);
+    mt_json_members_t members;
+    mt_json_members_init(&members, object);
+    for (size_t i = 0; i != num_names; i++) {
+        const cJSON *member = mt_json_members_find(&members, names[i]);
+        ok(member == mt_json_member(object, names[i]), "in %s, '%s' is the member mt_json_member finds", json, names[i]);
+        found[i] = member != NULL ? (char)('0' + (int)member->valuedouble) : '-';
+    }
+    found[num_names] = '\0';
+    cJSON_Delete(object);
+}
+
+static void test_members_in_order(void)
+{
+    static const char *const abc[] = {"a", "b", "c"};
+    char found[8];
+    members_found("{\"a\":1,\"b\":2,\"c\":3}", abc, 3, found);
+    ok(strcmp(found, "123") == 0, "members sent in field order are found (got %s)", found);
+    members_found("{\"c\":3,\"a\":1,\"b\":2}", abc, 3, found);
+    ok(strcmp(found, "123") == 0, "members sent in another order are found (got %s)", found);
+    members_found("{\"a\":1,\"c\":3}", abc, 3, found);
+    ok(strcmp(found, "1-3") == 0, "an absent member is none, the next is still found (got %s)", found);
+    members_found("{\"a\":1,\"b\":2,\"a\":7,\"c\":3}", abc, 3, found);
+    ok(strcmp(found, "123") == 0, "a repeated key gives its first member, as mt_json_member does (got %s)", found);
+    members_found("{\"b\":2,\"a\":1,\"c\":3,\"b\":8}", abc, 3, found);
+    ok(strcmp(found, "123") == 0, "out of order, a repeated key still gives its first member (got %s)", found);
+}
+
 int main(void)
 {
     L = luaL_newstate();
@@ -261,6 +293,7 @@ int main(void)
     test_decode();
     test_numbers();
     test_number_format();
+    test_members_in_order();
     lua_close(L);
     return tap_done();
 }
