@@ -94,18 +94,29 @@ static int write_key(serializer_t *s, const mt_field_t *field)
     return mt_buf_append(s->out, ":", 1);
 }
 
-/* Fields are read by their Lua name (through __index, like any Lua code would) and written by their wire name. */
+/*
+ * Fields are read by their Lua name (through __index when the table has a
+ * metatable, like any Lua code would) and written by their wire name.
+ */
 static int write_object(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth)
 {
     lua_State *L = s->L;
     if (ltype != LUA_TTABLE)
         return mismatch(s, "expected an object (%s), got a Lua value of another type",
                         type->u.object.name ? type->u.object.name : "a table");
+    if (!lua_checkstack(L, 8))
+        return mismatch(s, "%s", "nested too deeply");
+    int with_metatable = lua_getmetatable(L, index); /* most tables have none: their fields are read raw */
+    if (with_metatable)
+        lua_pop(L, 1);
     mt_buf_append(s->out, "{", 1);
     for (size_t i = 0; i != type->u.object.num_fields; i++) {
         const mt_field_t *field = type->u.object.fields + i;
         mt_field_push_name(L, field);
-        lua_gettable(L, index);
+        if (with_metatable)
+            lua_gettable(L, index);
+        else
+            lua_rawget(L, index);
         int value = lua_gettop(L), value_type = lua_type(L, value);
         size_t saved = path_push(s, field->name, 0);
         if (i != 0)
@@ -133,6 +144,8 @@ static int write_array(serializer_t *s, int index, int ltype, const mt_type_t *t
     lua_State *L = s->L;
     if (ltype != LUA_TTABLE)
         return mismatch(s, "%s", "expected an array (a Lua list)");
+    if (!lua_checkstack(L, 8))
+        return mismatch(s, "%s", "nested too deeply");
     size_t n = lua_objlen(L, index), count = 0;
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
@@ -164,6 +177,8 @@ static int write_map(serializer_t *s, int index, int ltype, const mt_type_t *typ
     lua_State *L = s->L;
     if (ltype != LUA_TTABLE)
         return mismatch(s, "%s", "expected an object (a Lua table)");
+    if (!lua_checkstack(L, 8))
+        return mismatch(s, "%s", "nested too deeply");
     mt_buf_append(s->out, "{", 1);
     int first = 1;
     lua_pushnil(L);
@@ -239,7 +254,7 @@ static int write_value(serializer_t *s, int index, int ltype, const mt_type_t *t
 static int write_typed(serializer_t *s, int index, int ltype, const mt_type_t *type, int depth)
 {
     lua_State *L = s->L;
-    if (depth > MAX_DEPTH || !lua_checkstack(L, 8))
+    if (depth > MAX_DEPTH) /* containers check the Lua stack; scalars push nothing */
         return mismatch(s, "%s", "nested too deeply");
     if (is_null(L, index, ltype)) {
         if (type->nullable || type->kind == MT_TYPE_ANY)

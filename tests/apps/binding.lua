@@ -50,6 +50,9 @@ app:get("/users/{n}", function(n)
   if n == 1 then return { id = 1, name = "ann", password = "secret" } end
   if n == 2 then return { id = 2, name = 42 } end
   if n == 3 then return { id = 3 } end
+  if n == 5 then -- an object whose fields come from its metatable, as a class instance's do
+    return setmetatable({ id = 5 }, { __index = { name = "from __index", nick = "n" } })
+  end
   return { id = n, name = "x", nick = "y" }, 202
 end)
 

@@ -155,6 +155,10 @@ class ResponseModels(ServerTestCase):
             self.assertEqual(status, 500, path)
             self.assertIn(f"does not fit its ---@return Score: {reason}", self.server.stderr())
 
+    def test_fields_are_read_through_index_like_lua_code_reads_them(self):
+        status, _, body = self.server.request("GET", "/users/5")
+        self.assertEqual((status, body), (200, b'{"id":5,"name":"from __index","nick":"n"}'))
+
     def test_an_explicit_status_wins(self):
         status, _, body = self.server.request("GET", "/users/4")
         self.assertEqual((status, body), (202, b'{"id":4,"name":"x","nick":"y"}'))
