@@ -293,7 +293,7 @@ static int bind_body(args_ctx_t *ctx, const mt_binding_arg_t *arg)
         lua_pushnil(ctx->L);
     else if (mt_validate_json(arg->type, root, &ctx->errors) != 0 || push_value(ctx->L, arg->type, root) != 0)
         lua_pushnil(ctx->L);
-    cJSON_Delete(root);
+    mt_json_delete(root);
     return 0;
 }
 

@@ -93,4 +93,18 @@ int mt_json_push(lua_State *L, const struct cJSON *item);
  */
 void mt_json_use_region(void);
 
+/*
+ * A tree parsed wholly into the region is freed at once: mt_json_parse notes
+ * the region's count of pieces before (mark) and after (parsed), and
+ * mt_json_delete drops them in one step when given that tree, unchanged
+ * since; any other tree goes to cJSON_Delete.
+ */
+typedef struct st_mt_json_region_mark_t {
+    size_t live, misses;
+} mt_json_region_mark_t;
+
+mt_json_region_mark_t mt_json_region_mark(void);
+void mt_json_region_parsed(const struct cJSON *root, mt_json_region_mark_t mark);
+void mt_json_delete(struct cJSON *root);
+
 #endif

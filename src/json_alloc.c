@@ -17,6 +17,13 @@
 static char *region;
 static size_t region_used;
 static size_t region_live; /* pieces from the region not yet freed */
+static size_t region_misses; /* pieces that did not fit and came from malloc, ever */
+
+/* The last tree mt_json_parse made wholly in the region, and how many pieces it holds: mt_json_delete drops them at once. */
+static struct {
+    const cJSON *root;
+    size_t pieces;
+} whole_tree;
 
 static void *region_alloc(size_t size)
 {
@@ -27,6 +34,7 @@ static void *region_alloc(size_t size)
         region_live++;
         return p;
     }
+    region_misses++;
     return malloc(size);
 }
 
@@ -48,4 +56,30 @@ void mt_json_use_region(void)
         return; /* plain malloc stays in use */
     cJSON_Hooks hooks = {.malloc_fn = region_alloc, .free_fn = region_free};
     cJSON_InitHooks(&hooks);
+}
+
+mt_json_region_mark_t mt_json_region_mark(void)
+{
+    whole_tree.root = NULL;
+    return (mt_json_region_mark_t){region_live, region_misses};
+}
+
+void mt_json_region_parsed(const cJSON *root, mt_json_region_mark_t mark)
+{
+    if (root != NULL && region != NULL && region_misses == mark.misses) {
+        whole_tree.root = root;
+        whole_tree.pieces = region_live - mark.live;
+    }
+}
+
+void mt_json_delete(cJSON *root)
+{
+    if (root == NULL || root != whole_tree.root) {
+        cJSON_Delete(root);
+        return;
+    }
+    whole_tree.root = NULL;
+    region_live -= whole_tree.pieces; /* the tree's nodes and strings, none freed on its own */
+    if (region_live == 0)
+        region_used = 0;
 }

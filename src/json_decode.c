@@ -411,6 +411,7 @@ static cJSON *parse_value(parser_t *s)
 cJSON *mt_json_parse(const char *json, size_t len, mt_json_error_t *err)
 {
     parser_t parser = {(const unsigned char *)json, (const unsigned char *)json + len, NULL, 0};
+    mt_json_region_mark_t mark = mt_json_region_mark();
     cJSON *root = parse_value(&parser);
     if (root != NULL) {
         skip_space(&parser);
@@ -423,6 +424,7 @@ cJSON *mt_json_parse(const char *json, size_t len, mt_json_error_t *err)
         err->offset = (size_t)((const char *)parser.p - json);
         err->reason = parser.reason;
     }
+    mt_json_region_parsed(root, mark);
     return root;
 }
 
@@ -470,7 +472,7 @@ int mt_json_decode(lua_State *L, const char *json, size_t len, mt_json_error_t *
     if (root == NULL)
         return -1;
     int rc = mt_json_push(L, root);
-    cJSON_Delete(root);
+    mt_json_delete(root);
     if (rc != 0) {
         err->offset = 0;
         err->reason = "JSON nested too deeply";

@@ -284,6 +284,36 @@ static void test_members_in_order(void)
     ok(strcmp(found, "123") == 0, "out of order, a repeated key still gives its first member (got %s)", found);
 }
 
+static cJSON *parse(const char *json)
+{
+    mt_json_error_t err;
+    return mt_json_parse(json, strlen(json), &err);
+}
+
+/* Trees parsed into the region and freed at once leave it as cJSON_Delete would: rewound when nothing is left. */
+static void test_region_trees(void)
+{
+    static const char item[] = "{\"name\":\"Widget\",\"tags\":[\"a\",\"b\"],\"dims\":{\"w\":1.5}}";
+    mt_json_use_region();
+    cJSON *first = parse(item);
+    mt_json_delete(first);
+    cJSON *again = parse(item);
+    ok(again == first, "a tree freed at once leaves the region empty: the next parse starts where the first did");
+    cJSON *second = parse("[1,2,3]");
+    mt_json_delete(again); /* no longer the last tree parsed: freed piece by piece */
+    cJSON *third = parse("{\"x\":\"kept apart\"}");
+    ok(third != first, "while a tree is live the region is not rewound under it");
+    ok(cJSON_GetArraySize(second) == 3 && second->child->next->next->valuedouble == 3.0, "a live tree is intact");
+    mt_json_delete(third);
+    mt_json_delete(second);
+    cJSON *last = parse(item);
+    ok(last == first, "once every tree is freed, either way, the region is rewound");
+    cJSON *malformed = parse("{\"a\":[1,2,}");
+    ok(malformed == NULL, "a malformed text gives no tree");
+    mt_json_delete(last);
+    ok(parse("1") == first, "a failed parse leaves nothing behind in the region");
+}
+
 int main(void)
 {
     L = luaL_newstate();
@@ -294,6 +324,7 @@ int main(void)
     test_numbers();
     test_number_format();
     test_members_in_order();
+    test_region_trees();
     lua_close(L);
     return tap_done();
 }
