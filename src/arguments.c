@@ -161,6 +161,19 @@ static void missing(args_ctx_t *ctx, const mt_binding_arg_t *arg)
 static void push_string_value(args_ctx_t *ctx, const mt_binding_arg_t *arg, const char *text, size_t len)
 {
     begin_loc(ctx, arg);
+    cJSON node;
+    char copy[256];
+    switch (mt_validate_scalar(arg->type, text, len, &ctx->errors, &node, copy, sizeof(copy))) {
+    case 1:
+        if (node.type == cJSON_String)
+            lua_pushlstring(ctx->L, text, len);
+        else
+            lua_pushnumber(ctx->L, node.valuedouble);
+        return;
+    case 0:
+        lua_pushnil(ctx->L);
+        return;
+    }
     cJSON *value = mt_validate_string(arg->type, text, len, &ctx->errors);
     if (value == NULL || push_value(ctx->L, arg->type, value) != 0)
         lua_pushnil(ctx->L);

@@ -513,27 +513,34 @@ static cJSON *string_error(mt_verrors_t *errors, const char *type, const char *m
     return NULL;
 }
 
+/* Decimal digits only, in range: not 1.5, 1e3, 0x10 or " 1". Returns 1 with *n set. */
+static int integer_text(const char *text, size_t len, double *n)
+{
+    size_t i = len != 0 && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+    if (len <= i || len - i > 16)
+        return 0;
+    long long value = 0;
+    for (size_t j = i; j < len; j++) {
+        if (!isdigit((unsigned char)text[j]))
+            return 0;
+        value = value * 10 + (text[j] - '0'); /* 16 digits fit: no overflow */
+    }
+    if (value > 9007199254740992LL) /* 2^53: past it a double is no exact integer */
+        return 0;
+    *n = (double)(text[0] == '-' ? -value : value);
+    return 1;
+}
+
 static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors, int depth)
 {
     const mt_type_t *t = mt_type_resolved(type);
-    char buf[64];
     if (t == NULL || depth > 16)
         return create_string(text, len);
     switch (t->kind) {
     case MT_TYPE_INTEGER: {
-        /* decimal digits only, in range: not 1.5, 1e3, 0x10 or " 1" */
-        size_t i = len != 0 && (text[0] == '-' || text[0] == '+') ? 1 : 0;
-        int ok = len > i && len - i <= 16;
-        for (size_t j = i; ok && j < len; j++)
-            ok = isdigit((unsigned char)text[j]);
-        if (ok) {
-            memcpy(buf, text, len);
-            buf[len] = '\0';
-            errno = 0;
-            long long n = strtoll(buf, NULL, 10);
-            if (errno == 0 && n >= -9007199254740992LL && n <= 9007199254740992LL)
-                return cJSON_CreateNumber((double)n);
-        }
+        double n;
+        if (integer_text(text, len, &n))
+            return cJSON_CreateNumber(n);
         return string_error(errors, "int_parsing", "Input should be a valid integer, unable to parse string as an integer",
                             text, len);
     }
@@ -630,13 +637,10 @@ static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_ve
     return create_string(text, len); /* strings, string literals, any: the text itself, checked by the validator */
 }
 
-cJSON *mt_validate_string(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors)
+/* Validates a value converted from `text`; errors about it report the text that was sent, as Pydantic does. Returns 1 when it fits. */
+static int validate_converted(const mt_type_t *type, const cJSON *value, const char *text, size_t len, mt_verrors_t *errors)
 {
     size_t before = errors->count;
-    cJSON *value = convert(type, text, len, errors, 0);
-    if (value == NULL)
-        return NULL;
-    /* errors about the converted value report the text that was sent, as Pydantic does */
     const char *saved = errors->input_text;
     size_t saved_len = errors->input_len;
     errors->input_text = text;
@@ -644,9 +648,41 @@ cJSON *mt_validate_string(const mt_type_t *type, const char *text, size_t len, m
     size_t failed = mt_validate_json(type, value, errors);
     errors->input_text = saved;
     errors->input_len = saved_len;
-    if (failed != 0 || errors->count != before) {
-        cJSON_Delete(value);
-        return NULL;
+    return failed == 0 && errors->count == before;
+}
+
+cJSON *mt_validate_string(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors)
+{
+    cJSON *value = convert(type, text, len, errors, 0);
+    if (value == NULL || validate_converted(type, value, text, len, errors))
+        return value;
+    cJSON_Delete(value);
+    return NULL;
+}
+
+int mt_validate_scalar(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors, cJSON *node,
+                       char *copy, size_t copy_size)
+{
+    const mt_type_t *t = mt_type_resolved(type);
+    if (t == NULL)
+        return -1;
+    *node = (cJSON){0};
+    switch (t->kind) {
+    case MT_TYPE_STRING:
+        if (len >= copy_size || memchr(text, '\0', len) != NULL)
+            return -1;
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+        node->type = cJSON_String;
+        node->valuestring = copy;
+        break;
+    case MT_TYPE_INTEGER:
+        if (!integer_text(text, len, &node->valuedouble))
+            return -1; /* the error is convert's */
+        node->type = cJSON_Number;
+        break;
+    default:
+        return -1;
     }
-    return value;
+    return validate_converted(type, node, text, len, errors);
 }

@@ -49,4 +49,14 @@ size_t mt_validate_json(const mt_type_t *type, const cJSON *value, mt_verrors_t 
  */
 cJSON *mt_validate_string(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors);
 
+/*
+ * mt_validate_string without the heap, for the usual parameter types (a
+ * string shorter than copy_size, an integer): the value goes into `node`, on
+ * the caller's stack, a string's text into `copy`. Returns 1 when the value
+ * fits, 0 with errors added, -1 when the type or text needs
+ * mt_validate_string instead.
+ */
+int mt_validate_scalar(const mt_type_t *type, const char *text, size_t len, mt_verrors_t *errors, cJSON *node,
+                       char *copy, size_t copy_size);
+
 #endif

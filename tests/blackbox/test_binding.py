@@ -41,6 +41,12 @@ class Binding(ServerTestCase):
             self.assertEqual(status, 422, bad)
             self.assertEqual(body["detail"][0]["type"], "int_parsing", bad)
         self.assertEqual(self.get("/items/1?limit=-0")[1]["limit"], 0)
+        for text, value in (("+7", 7), ("0012", 12), ("9007199254740992", 9007199254740992)):
+            self.assertEqual(self.get(f"/items/{text}")[1]["id"], value, text)
+        for bad in ("9007199254740993", "-", "+", "12345678901234567", "7%20"):
+            status, body = self.get(f"/items/{bad}")
+            self.assertEqual((status, body["detail"][0]["type"], body["detail"][0]["loc"]),
+                             (422, "int_parsing", ["path", "id"]), bad)
 
     def test_every_error_of_a_request_together(self):
         status, body = self.get("/items/1.5?limit=1e3&flag=maybe&ratio=abc&tag=1&tag=2&tag=3&kind=c")
