@@ -519,7 +519,7 @@ mt_app_t *mt_app_load(const char *app_path, mt_problems_t *problems)
     *problems = (mt_problems_t){NULL, 0};
     mt_app_t *app = calloc(1, sizeof(*app));
     if (app == NULL || (app->schema = mt_schema_new()) == NULL ||
-        (app->idle_threads = calloc(MT_APP_MAX_IDLE_THREADS, sizeof(int))) == NULL) {
+        (app->idle_threads = calloc(MT_APP_MAX_IDLE_THREADS, sizeof(*app->idle_threads))) == NULL) {
         if (app != NULL)
             mt_schema_free(app->schema);
         free(app);

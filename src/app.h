@@ -106,7 +106,11 @@ typedef struct st_mt_app_t {
     size_t num_providers;
     int request_mt_ref;      /* the request object's metatable (request.c) */
     int request_anchors_ref; /* table: coroutine ref -> request object of the call running in it */
-    int *idle_threads; /* registry references of coroutines that finished and can run the next request */
+    /* coroutines that finished and can run the next request, kept alive by their registry references */
+    struct st_mt_idle_thread_t {
+        lua_State *co;
+        int ref;
+    } *idle_threads;
     size_t num_idle_threads;
     int startup_ref, shutdown_ref; /* app:on_startup / app:on_shutdown functions (lifecycle.c) */
     int started;                   /* this process ran its startup functions: shutdown ones are due */

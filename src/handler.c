@@ -280,10 +280,9 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
     mt_app_t *app = self->app;
     lua_State *L = app->L;
     if (app->num_idle_threads != 0) { /* reuse a coroutine an earlier request finished with */
-        call->co_ref = app->idle_threads[--app->num_idle_threads];
-        lua_rawgeti(L, LUA_REGISTRYINDEX, call->co_ref);
-        call->co = lua_tothread(L, -1);
-        lua_pop(L, 1);
+        const struct st_mt_idle_thread_t *idle = &app->idle_threads[--app->num_idle_threads];
+        call->co = idle->co;
+        call->co_ref = idle->ref;
     } else {
         call->co = lua_newthread(L);
         call->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);

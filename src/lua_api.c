@@ -17,7 +17,7 @@
 
 int mt_lua_has_mt(lua_State *L, int index, const char *registry_key)
 {
-    if (lua_type(L, index) != LUA_TTABLE || !lua_getmetatable(L, index))
+    if (!lua_getmetatable(L, index)) /* most values: a table without one (a string's is never ours) */
         return 0;
     lua_getfield(L, LUA_REGISTRYINDEX, registry_key);
     int same = lua_rawequal(L, -1, -2);

@@ -13,7 +13,7 @@
 /* Registers moontide.core in package.preload and creates the metatables. */
 void mt_lua_api_open(lua_State *L);
 
-/* Whether the value at `index` is a table carrying the named registry metatable. */
+/* Whether the value at `index` carries the named registry metatable (moontide gives them to tables only). */
 int mt_lua_has_mt(lua_State *L, int index, const char *registry_key);
 
 /*

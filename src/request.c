@@ -401,7 +401,7 @@ void mt_request_release(mt_call_t *call)
     if (call->co_finished && call->co != NULL && app->num_idle_threads < MT_APP_MAX_IDLE_THREADS) {
         /* a coroutine whose function returned (or never ran) is like a new one: keep it for the next request */
         lua_settop(call->co, 0);
-        app->idle_threads[app->num_idle_threads++] = call->co_ref;
+        app->idle_threads[app->num_idle_threads++] = (struct st_mt_idle_thread_t){call->co, call->co_ref};
     } else {
         luaL_unref(L, LUA_REGISTRYINDEX, call->co_ref);
     }

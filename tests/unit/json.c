@@ -252,6 +252,55 @@ static void test_numbers(void)
     ok(agree == checked, "%zu of %zu numbers read exactly as strtod reads them", agree, checked);
 }
 
+/* One byte as the encoder must write it when it stands alone among plain letters. */
+static void expected_byte(unsigned char c, mt_buf_t *want)
+{
+    char esc[8];
+    switch (c) {
+    case '"': mt_buf_append(want, "\\\"", 2); return;
+    case '\\': mt_buf_append(want, "\\\\", 2); return;
+    case '\n': mt_buf_append(want, "\\n", 2); return;
+    case '\r': mt_buf_append(want, "\\r", 2); return;
+    case '\t': mt_buf_append(want, "\\t", 2); return;
+    case '\b': mt_buf_append(want, "\\b", 2); return;
+    case '\f': mt_buf_append(want, "\\f", 2); return;
+    }
+    if (c < 0x20)
+        mt_buf_append(want, esc, (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c));
+    else if (c >= 0x80) /* alone, never valid UTF-8 */
+        mt_buf_append(want, "\\ufffd", 6);
+    else
+        mt_buf_append(want, (const char *)&c, 1);
+}
+
+/* Every byte value at every position of strings up to 20 bytes: the 8-byte fast path and the byte loop agree. */
+static void test_string_bytes(void)
+{
+    size_t checked = 0, same = 0;
+    for (size_t len = 1; len <= 20; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (int c = 0; c < 256; c++) {
+                char text[20];
+                memset(text, 'a', len);
+                text[at] = (char)c;
+                mt_buf_t got = {0}, want = {0};
+                mt_json_encode_string(&got, text, len);
+                mt_buf_append(&want, "\"", 1);
+                mt_buf_append(&want, text, at);
+                expected_byte((unsigned char)c, &want);
+                mt_buf_append(&want, text + at + 1, len - at - 1);
+                mt_buf_append(&want, "\"", 1);
+                checked++;
+                same += got.len == want.len && memcmp(got.data, want.data, got.len) == 0;
+                mt_buf_free(&got);
+                mt_buf_free(&want);
+            }
+        }
+    }
+    ok(same == checked, "%zu of %zu strings with one byte of each value at each place encode as expected", same,
+       checked);
+}
+
 /* Looks up `names` in order in `json`, one field after another; returns each member's value as a digit string ("-" for none). */
 static void members_found(const char *json, const char *const *names, size_t num_names, char *found)
 {
@@ -324,6 +373,7 @@ int main(void)
     test_numbers();
     test_number_format();
     test_members_in_order();
+    test_string_bytes();
     test_region_trees();
     lua_close(L);
     return tap_done();
