@@ -72,7 +72,10 @@ static int compare_segment(const char *a, size_t alen, const char *b, size_t ble
 {
     if (alen != blen)
         return alen < blen ? -1 : 1;
-    return memcmp(a, b, alen);
+    for (size_t i = 0; i != alen; i++) /* memcmp's order; segments are short, so no call */
+        if (a[i] != b[i])
+            return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+    return 0;
 }
 
 /* Binary search; returns the index of the match, or -(insertion point) - 1. */
