@@ -2,9 +2,9 @@
  * Request dispatch. Routing and the 404/405 answers happen in C; a matched
  * request gets a call (in the request's pool) and a fresh coroutine that runs
  * the handler with its arguments. What the coroutine returns or raises goes
- * to response.c. The call's dispose callback releases the Lua side, so a
- * request torn down early (client gone) unwinds the same way as one that
- * finished.
+ * to response.c. A call answered at once is released at once; any other is
+ * released by a dispose callback on the request's pool, so a request torn
+ * down early (client gone) unwinds the same way as one that finished.
  */
 #include <lauxlib.h>
 #include <signal.h>
@@ -48,9 +48,8 @@ static void stop_waiting(mt_call_t *call)
     mt_timer_stop(&call->deadline);
 }
 
-static void on_call_dispose(void *hook)
+static void release_call(mt_call_t *call)
 {
-    mt_call_t *call = *(mt_call_t **)hook;
     stop_waiting(call); /* the client went away while the handler waited */
     mt_stream_dispose(call);
     mt_app_t *app = call->app;
@@ -60,6 +59,11 @@ static void on_call_dispose(void *hook)
     mt_request_release(call);
     if (--app->refs == 0 && app->retired)
         mt_app_free(app);
+}
+
+static void on_call_dispose(void *hook)
+{
+    release_call(*(mt_call_t **)hook);
 }
 
 void mt_handler_set_app(mt_handler_t *self, mt_app_t *app)
@@ -373,15 +377,7 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
         return 0;
     }
 
-    /*
-     * The call lives in the request's pool; a one-pointer chunk linked to the
-     * pool disposes of it (releasing the Lua side) when the pool is cleared,
-     * which h2o does before it frees the pool's memory. A chunk that small
-     * comes from malloc's per-thread cache, where the call itself did not.
-     */
     mt_call_t *call = h2o_mem_alloc_pool(&req->pool, sizeof(*call));
-    mt_call_t **hook = h2o_mem_alloc_shared(&req->pool, sizeof(*hook), on_call_dispose);
-    *hook = call;
     self->app->refs++;
     *call = (mt_call_t){.req = req, .handler = self, .app = self->app, .route = match.value,
                         .num_params = match.num_params, .co_ref = LUA_NOREF,
@@ -391,6 +387,19 @@ static int on_req(h2o_handler_t *super, h2o_req_t *req)
         memcpy(call->params, match.params, sizeof(mt_slice_t) * match.num_params);
     }
     run_call(self, call);
+    /*
+     * Most calls are over here: answered, no stream, no cleanups waiting for
+     * the response to go out. Their Lua side is released now. Any other call
+     * lives on in the request's pool: a one-pointer chunk linked to the pool
+     * releases it when h2o clears the pool (the client gone, the stream over),
+     * which it does before freeing the pool's memory.
+     */
+    if (call->answered && call->stream == NULL && call->cleanups_ref == LUA_NOREF) {
+        release_call(call);
+    } else {
+        mt_call_t **hook = h2o_mem_alloc_shared(&req->pool, sizeof(*hook), on_call_dispose);
+        *hook = call;
+    }
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * One request's trip through Lua (a "call"), and the request object handlers
- * see. The call lives in the h2o request's pool; its dispose callback drops
- * every Lua reference it holds, whichever way the request ends.
+ * see. The call lives in the h2o request's pool; releasing it drops every
+ * Lua reference it holds: at once for a call answered without waiting, else
+ * from a dispose callback on that pool, whichever way the request ends.
  */
 #ifndef MT_REQUEST_H
 #define MT_REQUEST_H
