@@ -50,9 +50,59 @@ static void push_array_mark(lua_State *L)
 
 
 /*
+ * Pushes the Lua function that makes an object type's table from its field
+ * values, in declaration order:
+ *   return function(v1, v2) return { ["name"] = v1, ["price"] = v2 } end
+ * LuaJIT sizes that table once and compiles its stores, where a lua_rawset
+ * per field goes through the C API each time. Made on first use and kept
+ * with the type (the schema and the Lua state belong to one app
+ * generation). Returns 0, pushing nothing, for a type with more fields than
+ * a function takes parameters.
+ */
+#define CONSTRUCTOR_MAX_FIELDS 100
+
+static int push_constructor(lua_State *L, const mt_type_t *type)
+{
+    int *ref = (int *)&type->u.object.lua_constructor_ref;
+    if (*ref == 0) {
+        *ref = -1;
+        mt_buf_t src = {0};
+        size_t n = type->u.object.num_fields;
+        char param[32];
+        int ok = n <= CONSTRUCTOR_MAX_FIELDS && mt_buf_append(&src, "return function(", 16) == 0;
+        for (size_t i = 0; ok && i != n; i++)
+            ok = mt_buf_append(&src, param, (size_t)snprintf(param, sizeof(param), "%sv%zu", i ? "," : "", i)) == 0;
+        ok = ok && mt_buf_append(&src, ") return {", 10) == 0;
+        for (size_t i = 0; ok && i != n; i++) {
+            const char *name = type->u.object.fields[i].name;
+            ok = mt_buf_append(&src, "[\"", 2) == 0;
+            for (const unsigned char *c = (const unsigned char *)name; ok && *c != '\0'; c++) {
+                char esc[8];
+                size_t len = *c == '"' || *c == '\\' ? (size_t)snprintf(esc, sizeof(esc), "\\%c", *c)
+                             : *c < 0x20 || *c >= 0x7f ? (size_t)snprintf(esc, sizeof(esc), "\\%03u", *c)
+                                                       : (esc[0] = (char)*c, 1);
+                ok = mt_buf_append(&src, esc, len) == 0;
+            }
+            ok = ok && mt_buf_append(&src, param, (size_t)snprintf(param, sizeof(param), "\"]=v%zu,", i)) == 0;
+        }
+        ok = ok && mt_buf_append(&src, "} end", 5) == 0;
+        if (ok && luaL_loadbuffer(L, src.data, src.len, "=moontide.object") == 0 && lua_pcall(L, 0, 1, 0) == 0)
+            *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        else if (ok)
+            lua_pop(L, 1); /* the error: the type is made field by field instead */
+        mt_buf_free(&src);
+    }
+    if (*ref < 0)
+        return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
+    return 1;
+}
+
+/*
  * Pushes a validated value, keeping only what its type declares. Only
- * containers check the stack: one holds its table, a field's name and value
- * while its children push one value each.
+ * containers check the stack: an object holds its constructor and a value
+ * per field (or its table, a field's name and value), while its children
+ * push one value each.
  */
 static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, int depth)
 {
@@ -61,29 +111,35 @@ static int push_typed(lua_State *L, const mt_type_t *type, const cJSON *item, in
         return mt_json_push(L, item);
     switch (type->kind) {
     case MT_TYPE_OBJECT: {
-        if (depth > MT_JSON_MAX_DEPTH || !lua_checkstack(L, 4))
+        size_t n = type->u.object.num_fields;
+        if (depth > MT_JSON_MAX_DEPTH || !lua_checkstack(L, (int)n + 4))
             return -1;
-        lua_createtable(L, 0, (int)type->u.object.num_fields);
+        int by_constructor = push_constructor(L, type);
+        if (!by_constructor)
+            lua_createtable(L, 0, (int)n);
         mt_json_members_t members;
         mt_json_members_init(&members, item);
-        for (size_t i = 0; i != type->u.object.num_fields; i++) {
+        for (size_t i = 0; i != n; i++) {
             const mt_field_t *field = type->u.object.fields + i;
             const cJSON *child = mt_json_members_find(&members, MT_FIELD_WIRE_NAME(field));
             const char *default_json = field->type->constraints ? field->type->constraints->default_json : NULL;
-            if (child == NULL && default_json != NULL) {
-                mt_json_error_t err;
+            int absent = child == NULL ? default_json == NULL : MT_JSON_IS(child, cJSON_NULL);
+            if (!by_constructor) {
+                if (absent)
+                    continue;
                 mt_field_push_name(L, field);
-                if (mt_json_decode(L, default_json, strlen(default_json), &err) != 0)
-                    return -1;
-            } else if (child == NULL || MT_JSON_IS(child, cJSON_NULL)) {
-                continue;
-            } else {
-                mt_field_push_name(L, field);
-                if (push_typed(L, field->type, child, depth + 1) != 0)
-                    return -1;
             }
-            lua_rawset(L, -3);
+            mt_json_error_t err;
+            if (absent)
+                lua_pushnil(L);
+            else if (child == NULL ? mt_json_decode(L, default_json, strlen(default_json), &err) != 0
+                                   : push_typed(L, field->type, child, depth + 1) != 0)
+                return -1;
+            if (!by_constructor)
+                lua_rawset(L, -3);
         }
+        if (by_constructor)
+            lua_call(L, (int)n, 1);
         return 0;
     }
     case MT_TYPE_ARRAY: {

@@ -104,6 +104,7 @@ struct st_mt_type_t {
             const char *description;
             mt_field_t *fields;
             size_t num_fields;
+            int lua_constructor_ref; /* the function making its Lua tables (arguments.c): 0 not yet, -1 none */
         } object;
         struct {
             mt_type_t **members;

@@ -85,4 +85,20 @@ app:post("/accounts", function(account)
            seen = account.userName == nil }
 end)
 
+-- Fields named like Lua keywords, an absent optional one and a default: the
+-- body's table is made by a generated Lua function, which must quote them.
+---@class Keywords
+---@field end integer
+---@field function? string
+---@field nil_default? integer {default=5}
+
+---@param body Keywords
+app:post("/keywords", function(body)
+  local keys = {}
+  for k in pairs(body) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return { keys = keys, ["end"] = body["end"], ["function"] = body["function"] or moontide.null,
+           nil_default = body.nil_default }
+end)
+
 return app

@@ -140,6 +140,20 @@ class Binding(ServerTestCase):
         self.assertEqual(body["detail"][0]["msg"], "List should have at least 1 item after validation, not 0")
 
 
+class BodyTables(ServerTestCase):
+    app = "binding.lua"
+
+    def test_keyword_names_absent_fields_and_defaults(self):
+        for body, want in ((b'{"end": 1}', {"keys": ["end", "nil_default"], "end": 1, "function": None, "nil_default": 5}),
+                           (b'{"function": "f", "end": 2, "nil_default": null, "x": 1}',
+                            {"keys": ["end", "function"], "end": 2, "function": "f"}),
+                           (b'{"end": 3, "nil_default": 9}', {"keys": ["end", "nil_default"], "end": 3, "function": None,
+                                                              "nil_default": 9})):
+            status, _, got = self.server.request("POST", "/keywords", body=body,
+                                                 headers={"Content-Type": "application/json"})
+            self.assertEqual((status, json.loads(got)), (200, want), body)
+
+
 class ResponseModels(ServerTestCase):
     app = "binding.lua"
 
