@@ -199,7 +199,8 @@ static void on_deadline(mt_timer_t *timer)
     call->answered = 1;
     call->co_finished = 0; /* suspended mid-way: never reused */
     mt_log_warn("handler for %s %s (%s) [request %.*s] was still waiting after --timeout %.3g s: 504",
-                mt_method_name(call->route->method), call->route->pattern, call->route->where, MT_CALL_ID_ARGS(call), (double)call->handler->timeout_ms / 1000);
+                mt_method_name(call->route->method), call->route->pattern, call->route->where, MT_CALL_ID_ARGS(call),
+                (double)call->handler->timeout_ms / 1000);
     mt_response_send_detail(call->req, 504, "Gateway Timeout");
 }
 
@@ -212,7 +213,8 @@ static void on_timeout_hook(lua_State *L, lua_Debug *ar)
     mt_call_t *call = current_call;
     if (call != NULL)
         mt_log_warn("handler for %s %s (%s) [request %.*s] held the CPU past --timeout %.3g s: stopped, 504",
-                    mt_method_name(call->route->method), call->route->pattern, call->route->where, MT_CALL_ID_ARGS(call), (double)call->handler->timeout_ms / 1000);
+                    mt_method_name(call->route->method), call->route->pattern, call->route->where,
+                    MT_CALL_ID_ARGS(call), (double)call->handler->timeout_ms / 1000);
     lua_pushliteral(L, "Gateway Timeout");
     mt_lua_raise_detail(L, 504);
 }

@@ -19,7 +19,7 @@ static size_t region_used;
 static size_t region_live; /* pieces from the region not yet freed */
 static size_t region_misses; /* pieces that did not fit and came from malloc, ever */
 
-/* The last tree mt_json_parse made wholly in the region, and how many pieces it holds: mt_json_delete drops them at once. */
+/* The last tree mt_json_parse made wholly in the region and its number of pieces: mt_json_delete drops them at once. */
 static struct {
     const cJSON *root;
     size_t pieces;

@@ -637,8 +637,9 @@ static cJSON *convert(const mt_type_t *type, const char *text, size_t len, mt_ve
     return create_string(text, len); /* strings, string literals, any: the text itself, checked by the validator */
 }
 
-/* Validates a value converted from `text`; errors about it report the text that was sent, as Pydantic does. Returns 1 when it fits. */
-static int validate_converted(const mt_type_t *type, const cJSON *value, const char *text, size_t len, mt_verrors_t *errors)
+/* Validates a value converted from `text`; its errors report the text as sent, as Pydantic does. 1: it fits. */
+static int validate_converted(const mt_type_t *type, const cJSON *value, const char *text, size_t len,
+                              mt_verrors_t *errors)
 {
     size_t before = errors->count;
     const char *saved = errors->input_text;
