@@ -5,7 +5,13 @@
  * the parameter child, so "/items/new" and "/items/{id}" coexist. A node holds
  * one value per method; a path that matches nodes without the requested
  * method yields "method not allowed" with the union of their methods.
+ *
+ * Templates without parameters are also kept in a hash table by their whole
+ * text: a path that is one of them, asked with a method it has, is found
+ * there with one hash and one comparison. That is the answer the walk would
+ * give (it tries literal segments first); any other path takes the walk.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "router.h"
@@ -22,8 +28,17 @@ struct st_mt_router_node_t {
     unsigned methods; /* bit per method with a value; HEAD's too when GET has one */
 };
 
+typedef struct st_static_slot_t {
+    char *path; /* the template's text, NULL for a free slot */
+    size_t len;
+    uint64_t hash;
+    const mt_router_node_t *node;
+} static_slot_t;
+
 struct st_mt_router_t {
     mt_router_node_t root;
+    static_slot_t *statics; /* open addressing; a power of two of slots, at most half of them used */
+    size_t statics_size, num_statics;
 };
 
 static const char *method_names[MT_METHOD_COUNT] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
@@ -65,7 +80,73 @@ void mt_router_free(mt_router_t *router)
     if (router == NULL)
         return;
     node_dispose(&router->root);
+    for (size_t i = 0; i != router->statics_size; i++)
+        free(router->statics[i].path);
+    free(router->statics);
     free(router);
+}
+
+/* 8 bytes a step; a tail of 4 to 7 bytes as two 4-byte loads that may overlap */
+static uint64_t hash_path(const char *path, size_t len)
+{
+    const uint64_t mul = 0xff51afd7ed558ccdull;
+    uint64_t h = len * 0x9e3779b97f4a7c15ull, tail = 0;
+    size_t i = 0;
+    for (uint64_t w; i + 8 <= len; i += 8) {
+        memcpy(&w, path + i, 8);
+        h = (h ^ w) * mul;
+        h ^= h >> 32;
+    }
+    if (len - i >= 4) {
+        uint32_t head4, tail4;
+        memcpy(&head4, path + i, 4);
+        memcpy(&tail4, path + len - 4, 4);
+        tail = (uint64_t)head4 << 32 | tail4;
+    } else {
+        for (; i != len; i++)
+            tail = (tail << 8) | (unsigned char)path[i];
+    }
+    h = (h ^ tail) * mul;
+    return h ^ (h >> 29);
+}
+
+static static_slot_t *static_slot(static_slot_t *slots, size_t size, const char *path, size_t len, uint64_t hash)
+{
+    for (size_t i = hash & (size - 1);; i = (i + 1) & (size - 1)) {
+        static_slot_t *slot = &slots[i];
+        if (slot->path == NULL || (slot->hash == hash && slot->len == len && memcmp(slot->path, path, len) == 0))
+            return slot;
+    }
+}
+
+static int add_static(mt_router_t *router, const char *pattern, const mt_router_node_t *node)
+{
+    size_t len = strlen(pattern);
+    uint64_t hash = hash_path(pattern, len);
+    if ((router->num_statics + 1) * 2 > router->statics_size) {
+        size_t size = router->statics_size != 0 ? router->statics_size * 2 : 16;
+        static_slot_t *grown = calloc(size, sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        for (size_t i = 0; i != router->statics_size; i++) {
+            static_slot_t *old = &router->statics[i];
+            if (old->path != NULL)
+                *static_slot(grown, size, old->path, old->len, old->hash) = *old;
+        }
+        free(router->statics);
+        router->statics = grown;
+        router->statics_size = size;
+    }
+    static_slot_t *slot = static_slot(router->statics, router->statics_size, pattern, len, hash);
+    if (slot->path != NULL)
+        return 0; /* another method of the same template */
+    if ((slot->path = strdup(pattern)) == NULL)
+        return -1;
+    slot->len = len;
+    slot->hash = hash;
+    slot->node = node;
+    router->num_statics++;
+    return 0;
 }
 
 static int compare_segment(const char *a, size_t alen, const char *b, size_t blen)
@@ -225,7 +306,8 @@ int mt_router_add(mt_router_t *router, int method, const char *pattern, void *va
         *err = "unknown HTTP method";
         return -1;
     }
-    if (mt_router_pattern_params(pattern, names, MT_ROUTER_MAX_PARAMS, err) < 0)
+    int num_params = mt_router_pattern_params(pattern, names, MT_ROUTER_MAX_PARAMS, err);
+    if (num_params < 0)
         return -1;
     int n = parse_pattern(pattern, segments, is_param, MAX_SEGMENTS, err);
     mt_router_node_t *node = &router->root;
@@ -242,6 +324,8 @@ int mt_router_add(mt_router_t *router, int method, const char *pattern, void *va
         *err = "a route for this method and path already exists";
         return -1;
     }
+    if (num_params == 0 && add_static(router, pattern, node) != 0)
+        goto no_memory;
     node->values[method] = value;
     node->methods |= 1u << method;
     if (method == MT_METHOD_GET)
@@ -296,6 +380,14 @@ int mt_router_lookup(const mt_router_t *router, int method, const char *path, si
     match->num_params = 0;
     if (len == 0 || path[0] != '/')
         return MT_ROUTE_NOT_FOUND;
+    if (router->num_statics != 0 && method >= 0) {
+        const static_slot_t *slot =
+            static_slot(router->statics, router->statics_size, path, len, hash_path(path, len));
+        if (slot->path != NULL && (match->value = node_value(slot->node, method)) != NULL) {
+            match->allowed = slot->node->methods;
+            return MT_ROUTE_FOUND;
+        }
+    }
     if (len == 1) /* "/" is the root node itself */
         len = 0;
     if (match_from(&router->root, method, path, path + len, match))

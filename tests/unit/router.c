@@ -51,6 +51,10 @@ static void test_matching(void)
        "a parameter captures its segment");
     ok(lookup(r, MT_METHOD_GET, "/items/new", &m) == MT_ROUTE_FOUND && m.value == &value_c && m.num_params == 0,
        "a literal segment wins over a parameter");
+    ok(lookup(r, MT_METHOD_DELETE, "/items/new", &m) == MT_ROUTE_FOUND && m.value == &value_e && param_is(&m, 0, "new"),
+       "a literal path without the method falls back to the parameter route that has it");
+    ok(lookup(r, MT_METHOD_HEAD, "/items/new", &m) == MT_ROUTE_FOUND && m.value == &value_c && m.num_params == 0,
+       "HEAD on a literal path falls back to its GET");
     ok(lookup(r, MT_METHOD_POST, "/items/new/tags", &m) == MT_ROUTE_FOUND && m.value == &value_d && param_is(&m, 0, "new"),
        "backtracks from a literal into the parameter branch");
     ok(lookup(r, MT_METHOD_GET, "/items", &m) == MT_ROUTE_NOT_FOUND, "a prefix of a route is not found");
