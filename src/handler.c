@@ -140,7 +140,7 @@ static void fail_with_traceback(mt_call_t *call, lua_State *co)
     send_internal_error(call);
 }
 
-static void resume_call(mt_call_t *call, int nargs);
+static void resume_call(mt_call_t *call, int nargs, uint64_t now_ms);
 
 /* Sends the outcome of a coroutine that finished (status 0) or failed. */
 static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
@@ -163,7 +163,7 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
                 break;
             call->answered = 0;
             call->co_finished = 0;
-            resume_call(call, nargs);
+            resume_call(call, nargs, mt_now_ms());
             break;
         }
         if (mt_response_send_results(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
@@ -229,18 +229,22 @@ void mt_handler_interrupt(mt_handler_t *self)
     lua_sethook(call->co, on_timeout_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1000);
 }
 
-/* Runs the call's coroutine until it returns, fails, or waits (it set call->cancel and yielded). */
-static void resume_call(mt_call_t *call, int nargs)
+/*
+ * Runs the call's coroutine until it returns, fails, or waits (it set
+ * call->cancel and yielded). now_ms is the clock as the caller read it: a
+ * new request's start time serves for its first run.
+ */
+static void resume_call(mt_call_t *call, int nargs, uint64_t now_ms)
 {
     mt_handler_t *self = call->handler;
     if (self->busy != NULL) {
         self->busy->route = (int32_t)call->route->index;
-        self->busy->since_ms = mt_now_ms();
+        self->busy->since_ms = now_ms;
     }
     current_call = call;
-    mt_lua_memory_enforce(1);
+    mt_lua_memory_enforce(&call->app->memory, 1);
     int status = lua_resume(call->co, nargs);
-    mt_lua_memory_enforce(0);
+    mt_lua_memory_enforce(&call->app->memory, 0);
     current_call = NULL;
     if (H2O_UNLIKELY(interrupt_armed)) { /* it returned or waited before the hook fired */
         lua_sethook(call->co, NULL, 0, 0);
@@ -278,7 +282,7 @@ void mt_call_resume(mt_call_t *call, int nargs)
 {
     call->cancel = NULL;
     if (!call->answered)
-        resume_call(call, nargs);
+        resume_call(call, nargs, mt_now_ms());
 }
 
 static void run_call(mt_handler_t *self, mt_call_t *call)
@@ -312,7 +316,7 @@ static void run_call(mt_handler_t *self, mt_call_t *call)
         mt_response_send(call->req, 422, "application/json", self->scratch.data, self->scratch.len);
         return;
     }
-    resume_call(call, nargs + with_providers);
+    resume_call(call, nargs + with_providers, call->started_ms);
 }
 
 /* A request over the URL or header limits is answered 414 or 431 before routing; returns 1 when it was. */

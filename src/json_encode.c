@@ -12,7 +12,7 @@
 typedef struct st_encoder_t {
     lua_State *L;
     mt_buf_t *out;
-    int base; /* the stack's top when encoding began: a failed encode is unwound to it */
+    int top; /* the stack's top as the encoder keeps it: each level's key and value slots are known, not asked for */
     const void *path[MT_JSON_MAX_DEPTH]; /* tables being encoded, for cycles */
     int depth;
     const char *err;
@@ -97,32 +97,58 @@ static inline int plain_word(uint64_t w)
     return ((w | (w - ones * 0x20) | (quote - ones) | (backslash - ones)) & tops) == 0;
 }
 
-/* Invalid UTF-8 is written as U+FFFD so the output is always valid JSON. */
-int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len)
+/*
+ * Copies to `to` a prefix of s that needs no escaping and returns its
+ * length: all of s when no byte of it does (most keys and values), else a
+ * prefix that ends at or before the first byte that does. 8 bytes are
+ * checked at once, the last 8 by a word that may overlap the one before,
+ * a string of 4 to 7 bytes by two 4-byte halves that may overlap.
+ */
+static size_t copy_plain(const unsigned char *s, size_t len, char *to)
+{
+    uint64_t w;
+    if (len < 8) {
+        if (len < 4) {
+            size_t plain = 0;
+            while (plain < len && plain_ascii[s[plain]])
+                to[plain] = (char)s[plain], plain++;
+            return plain;
+        }
+        uint32_t head, tail;
+        memcpy(&head, s, 4);
+        memcpy(&tail, s + len - 4, 4);
+        if (!plain_word((uint64_t)tail << 32 | head))
+            return 0;
+        memcpy(to, &head, 4);
+        memcpy(to + len - 4, &tail, 4);
+        return len;
+    }
+    size_t plain = 0;
+    for (; plain + 8 <= len; plain += 8) {
+        memcpy(&w, s + plain, 8);
+        if (!plain_word(w))
+            return plain;
+        memcpy(to + plain, &w, 8);
+    }
+    if (plain == len)
+        return len;
+    memcpy(&w, s + len - 8, 8);
+    if (!plain_word(w))
+        return plain;
+    memcpy(to + len - 8, &w, 8);
+    return len;
+}
+
+/*
+ * The rest of a string from `plain` on, escaped where it must be (reserve
+ * was made for the string as it is). Invalid UTF-8 is written as U+FFFD so
+ * the output is always valid JSON. Kept out of line: the plain string's
+ * path in mt_json_encode_string then saves no registers it does not use.
+ */
+__attribute__((noinline)) static int encode_escaped(mt_buf_t *out, const char *str, size_t len, size_t plain)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
-    if (mt_buf_reserve(out, len + 2) != 0)
-        return -1;
-    /* most keys and values need no escaping: copied as they are checked, 8 bytes at a time */
-    char *at = out->data + out->len;
-    size_t plain = 0;
-    for (uint64_t w; plain + 8 <= len; plain += 8) {
-        memcpy(&w, s + plain, 8);
-        if (!plain_word(w))
-            break;
-        memcpy(at + 1 + plain, &w, 8);
-    }
-    while (plain < len && plain_ascii[s[plain]]) {
-        at[1 + plain] = (char)s[plain];
-        plain++;
-    }
-    if (plain == len) {
-        at[0] = '"';
-        at[len + 1] = '"';
-        out->len += len + 2;
-        return 0;
-    }
     out->data[out->len++] = '"';
     size_t run = 0; /* start of bytes that need no escaping */
     for (size_t i = plain; i < len;) {
@@ -165,6 +191,20 @@ int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len)
     }
     if (mt_buf_append(out, str + run, len - run) != 0 || mt_buf_append(out, "\"", 1) != 0)
         return -1;
+    return 0;
+}
+
+int mt_json_encode_string(mt_buf_t *out, const char *str, size_t len)
+{
+    if (mt_buf_reserve(out, len + 2) != 0)
+        return -1;
+    char *at = out->data + out->len;
+    size_t plain = copy_plain((const unsigned char *)str, len, at + 1);
+    if (plain != len)
+        return encode_escaped(out, str, len, plain);
+    at[0] = '"';
+    at[len + 1] = '"';
+    out->len += len + 2;
     return 0;
 }
 
@@ -249,7 +289,15 @@ static int encode_number(encoder_t *e, lua_Number n)
     return 0;
 }
 
-static int encode_value(encoder_t *e, int index);
+static int encode_value(encoder_t *e, int index, int type);
+
+static inline int put_char(mt_buf_t *out, char c)
+{
+    if (out->len == out->cap && mt_buf_reserve(out, 1) != 0)
+        return -1;
+    out->data[out->len++] = c;
+    return 0;
+}
 
 /* Returns the array length when the table's keys are exactly 1..n, else -1. */
 static long array_length(lua_State *L, int index)
@@ -277,94 +325,106 @@ static long array_length(lua_State *L, int index)
 
 static int encode_array(encoder_t *e, int index, size_t len)
 {
-    if (mt_buf_append(e->out, "[", 1) != 0)
+    lua_State *L = e->L;
+    if (put_char(e->out, '[') != 0)
         return -1;
+    int item = ++e->top;
     for (size_t i = 1; i <= len; i++) {
-        if (i > 1 && mt_buf_append(e->out, ",", 1) != 0)
+        if (i > 1 && put_char(e->out, ',') != 0)
             return -1;
-        lua_rawgeti(e->L, index, (int)i);
-        int rc = encode_value(e, lua_gettop(e->L));
-        lua_pop(e->L, 1);
-        if (rc != 0)
+        lua_rawgeti(L, index, (int)i);
+        if (encode_value(e, item, lua_type(L, item)) != 0)
             return -1;
+        lua_settop(L, item - 1);
     }
-    return mt_buf_append(e->out, "]", 1);
+    e->top--;
+    return put_char(e->out, ']');
 }
 
-/* Writes the table at `index` as an object; lua_next has begun: its first key and value are on the stack. */
-static int encode_members(encoder_t *e, int index)
+/*
+ * Writes the table at `index` as an object. lua_next has begun: its first
+ * key, of type `key_type`, and value are the top two slots.
+ */
+static int encode_members(encoder_t *e, int index, int key_type)
 {
     lua_State *L = e->L;
-    int first = 1;
-    if (mt_buf_append(e->out, "{", 1) != 0)
-        return -1;
+    int value = e->top += 2;
+    char separator = '{';
     do {
-        if (!first && mt_buf_append(e->out, ",", 1) != 0)
+        if (put_char(e->out, separator) != 0)
             return -1;
-        first = 0;
-        switch (lua_type(L, -2)) {
-        case LUA_TSTRING: {
-            size_t len;
-            const char *key = lua_tolstring(L, -2, &len);
-            if (mt_json_encode_string(e->out, key, len) != 0)
-                return -1;
-            break;
-        }
-        case LUA_TNUMBER: {
-            /* copy the key: lua_tolstring on it would confuse lua_next */
-            lua_pushvalue(L, -2);
-            size_t len;
-            const char *key = lua_tolstring(L, -1, &len);
-            int rc = mt_json_encode_string(e->out, key, len);
-            lua_pop(L, 1);
-            if (rc != 0)
-                return -1;
-            break;
-        }
-        default:
+        separator = ',';
+        size_t len;
+        const char *key;
+        if (key_type == LUA_TSTRING) {
+            key = lua_tolstring(L, value - 1, &len);
+        } else if (key_type == LUA_TNUMBER) {
+            lua_pushvalue(L, value - 1); /* converted in a copy: lua_tolstring on the key would confuse lua_next */
+            key = lua_tolstring(L, -1, &len);
+        } else {
             e->err = "cannot encode a table key that is not a string or a number as JSON";
             return -1;
         }
-        if (mt_buf_append(e->out, ":", 1) != 0 || encode_value(e, lua_gettop(L)) != 0)
+        if (mt_json_encode_string(e->out, key, len) != 0 || put_char(e->out, ':') != 0)
+            return -1;
+        if (key_type == LUA_TNUMBER)
+            lua_settop(L, value);
+        if (encode_value(e, value, lua_type(L, value)) != 0)
             return -1; /* mt_json_encode resets the stack */
-        lua_pop(L, 1);
-    } while (lua_next(L, index) != 0);
-    return mt_buf_append(e->out, "}", 1);
+        lua_settop(L, value - 1);
+        if (lua_next(L, index) == 0)
+            break;
+        key_type = lua_type(L, value - 1);
+    } while (1);
+    e->top -= 2;
+    return put_char(e->out, '}');
 }
+
+/*
+ * Tables are remembered for the cycle check only from this depth on: a cycle
+ * repeats, so it still shows there, and the usual shallow value is spared a
+ * lookup per table.
+ */
+#define CYCLE_WATCH_DEPTH 16
 
 static int encode_table(encoder_t *e, int index)
 {
     lua_State *L = e->L;
-    const void *table = lua_topointer(L, index);
-    for (int i = 0; i < e->depth; i++) {
-        if (e->path[i] == table) {
-            e->err = "cannot encode a table that contains itself (a cycle) as JSON";
+    if (e->depth >= CYCLE_WATCH_DEPTH) {
+        const void *table = lua_topointer(L, index);
+        for (int i = CYCLE_WATCH_DEPTH; i < e->depth; i++) {
+            if (e->path[i] == table) {
+                e->err = "cannot encode a table that contains itself (a cycle) as JSON";
+                return -1;
+            }
+        }
+        if (e->depth == MT_JSON_MAX_DEPTH) {
+            e->err = "cannot encode tables nested this deeply as JSON";
             return -1;
         }
-    }
-    if (e->depth == MT_JSON_MAX_DEPTH) {
-        e->err = "cannot encode tables nested this deeply as JSON";
-        return -1;
+        e->path[e->depth] = table;
     }
     if ((e->depth & 3) == 0 && !lua_checkstack(L, 32)) { /* a level takes 4 slots at most: room for 4 levels */
         e->err = "out of Lua stack while encoding JSON";
         return -1;
     }
-    e->path[e->depth++] = table;
+    e->depth++;
     int rc, is_array = 0;
     if (lua_getmetatable(L, index)) { /* most tables have none: the array mark is looked up only then */
         mt_json_push_array_mt(L);
         is_array = lua_rawequal(L, -1, -2);
         lua_pop(L, 2);
     }
-    lua_pushnil(L);
     if (is_array) {
-        lua_pop(L, 1);
         rc = encode_array(e, index, lua_objlen(L, index));
-    } else if (lua_next(L, index) == 0) {
+        e->depth--;
+        return rc;
+    }
+    lua_pushnil(L);
+    if (lua_next(L, index) == 0) {
         rc = mt_buf_append(e->out, "{}", 2); /* an empty table is an object */
     } else if (lua_type(L, -2) == LUA_TSTRING) {
-        rc = encode_members(e, index); /* a string key makes it an object: no need to look further */
+        rc = encode_members(e, index, LUA_TSTRING); /* a string key makes it an object: no need to look further */
     } else {
         lua_pop(L, 2);
         long len = array_length(L, index);
@@ -373,23 +433,18 @@ static int encode_table(encoder_t *e, int index)
         } else {
             lua_pushnil(L);
             lua_next(L, index);
-            rc = encode_members(e, index);
+            rc = encode_members(e, index, lua_type(L, -2));
         }
     }
     e->depth--;
     return rc;
 }
 
-static int encode_value(encoder_t *e, int index)
+/* Writes the value at `index`, of type `type`. */
+static int encode_value(encoder_t *e, int index, int type)
 {
     lua_State *L = e->L;
-    switch (lua_type(L, index)) {
-    case LUA_TNIL:
-        return APPEND_LITERAL(e->out, "null");
-    case LUA_TBOOLEAN:
-        return lua_toboolean(L, index) ? APPEND_LITERAL(e->out, "true") : APPEND_LITERAL(e->out, "false");
-    case LUA_TNUMBER:
-        return encode_number(e, lua_tonumber(L, index));
+    switch (type) {
     case LUA_TSTRING: {
         size_t len;
         const char *str = lua_tolstring(L, index, &len);
@@ -397,30 +452,37 @@ static int encode_value(encoder_t *e, int index)
     }
     case LUA_TTABLE:
         return encode_table(e, index);
+    case LUA_TNUMBER:
+        return encode_number(e, lua_tonumber(L, index));
+    case LUA_TBOOLEAN:
+        return lua_toboolean(L, index) ? APPEND_LITERAL(e->out, "true") : APPEND_LITERAL(e->out, "false");
+    case LUA_TNIL:
+        return APPEND_LITERAL(e->out, "null");
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, index) == NULL)
             return APPEND_LITERAL(e->out, "null");
         /* fallthrough */
     default:
-        e->err = lua_type(L, index) == LUA_TFUNCTION ? "cannot encode a function as JSON"
-                                                      : "cannot encode a userdata, thread or light userdata as JSON";
+        e->err = type == LUA_TFUNCTION ? "cannot encode a function as JSON"
+                                        : "cannot encode a userdata, thread or light userdata as JSON";
         return -1;
     }
 }
 
 int mt_json_encode(lua_State *L, int index, mt_buf_t *out, const char **err)
 {
-    index = index < 0 ? lua_gettop(L) + index + 1 : index;
-    encoder_t e; /* not zeroed as a whole: path is 8 KB and only its first `depth` entries are read */
+    encoder_t e; /* not zeroed as a whole: path is 8 KB and only its entries from CYCLE_WATCH_DEPTH to `depth` are read */
     e.L = L;
     e.out = out;
-    e.base = lua_gettop(L);
+    e.top = lua_gettop(L);
     e.depth = 0;
     e.err = NULL;
-    int rc = encode_value(&e, index);
-    if (rc != 0)
-        *err = e.err != NULL ? e.err : "out of memory";
-    /* also drops what a failed encode left on the stack */
-    lua_settop(L, e.base);
-    return rc;
+    if (index < 0)
+        index = e.top + index + 1;
+    int base = e.top;
+    if (encode_value(&e, index, lua_type(L, index)) == 0)
+        return 0; /* each level left the stack as it found it */
+    *err = e.err != NULL ? e.err : "out of memory";
+    lua_settop(L, base); /* drops what the failed encode left */
+    return -1;
 }

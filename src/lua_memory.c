@@ -10,6 +10,7 @@
 #include "lua_memory.h"
 
 #include <lauxlib.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,6 @@
 #endif
 
 static size_t default_cap;
-static int enforcing;
 
 static inline size_t class_of(size_t size)
 {
@@ -79,33 +79,63 @@ static void *resize(mt_lua_memory_t *m, void *block, size_t osize, size_t nsize)
     return moved;
 }
 
-static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+/*
+ * The rarer cases, out of line so that lua_alloc's own paths (a small block
+ * freed or taken from its list, most calls) save no registers: a resize, a
+ * new block from malloc, a refusal.
+ */
+__attribute__((noinline)) static void *resize_counted(mt_lua_memory_t *m, void *block, size_t osize, size_t nsize)
 {
-    mt_lua_memory_t *m = ud;
-    if (ptr == NULL)
-        osize = 0; /* LuaJIT passes 0 for a new block; say so for the count either way */
-    if (enforcing && nsize > osize && m->cap != 0 && m->used + (nsize - osize) > m->cap) {
+    if (nsize > osize && m->used + (nsize - osize) > m->limit) {
         m->refused = 1;
         return NULL; /* LuaJIT raises "not enough memory" in the handler */
     }
-    void *p;
-    if (nsize == 0) {
-        if (ptr != NULL)
-            give_back(m, ptr, osize);
-        p = NULL;
-    } else {
-        p = ptr == NULL ? take(m, nsize) : resize(m, ptr, osize, nsize);
-        if (p == NULL)
-            return NULL;
-    }
-    m->used = m->used + nsize - osize;
+    void *p = resize(m, block, osize, nsize);
+    if (p != NULL)
+        m->used = m->used + nsize - osize;
     return p;
+}
+
+__attribute__((noinline)) static void *take_counted(mt_lua_memory_t *m, size_t size)
+{
+    if (m->used + size > m->limit) {
+        m->refused = 1;
+        return NULL;
+    }
+    void *p = take(m, size);
+    if (p != NULL)
+        m->used += size;
+    return p;
+}
+
+static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    mt_lua_memory_t *m = ud;
+    if (nsize == 0) {
+        if (ptr != NULL) {
+            m->used -= osize;
+            give_back(m, ptr, osize);
+        }
+        return NULL;
+    }
+    if (ptr != NULL)
+        return resize_counted(m, ptr, osize, nsize);
+    /* a new block: osize says nothing (LuaJIT passes 0); from its class's list when it has one */
+    size_t class = class_of(nsize);
+    void *block = nsize <= MT_LUA_SMALL_MAX ? m->free_blocks[class] : NULL;
+    if (block == NULL || m->used + nsize > m->limit)
+        return take_counted(m, nsize);
+    m->free_blocks[class] = *(void **)block;
+    m->kept -= class << 4;
+    m->used += nsize;
+    return block;
 }
 
 lua_State *mt_lua_memory_newstate(mt_lua_memory_t *m)
 {
     memset(m, 0, sizeof(*m));
     m->cap = default_cap;
+    m->limit = SIZE_MAX;
     return lua_newstate(lua_alloc, m);
 }
 
@@ -132,9 +162,9 @@ void mt_lua_memory_set_cap(size_t bytes)
     default_cap = bytes;
 }
 
-void mt_lua_memory_enforce(int on)
+void mt_lua_memory_enforce(mt_lua_memory_t *m, int on)
 {
-    enforcing = on;
+    m->limit = on && m->cap != 0 ? m->cap : SIZE_MAX;
 }
 
 int mt_lua_memory_refused(mt_lua_memory_t *m)

@@ -25,6 +25,7 @@
 typedef struct st_mt_lua_memory_t {
     size_t used;     /* bytes the state holds */
     size_t cap;      /* 0: no cap */
+    size_t limit;    /* what `used` may reach now: the cap while a handler runs, else SIZE_MAX */
     int refused;     /* an allocation was refused since the last mt_lua_memory_refused() */
     void *free_blocks[MT_LUA_SMALL_CLASSES + 1]; /* freed small blocks by class, linked through their first word */
     size_t kept;     /* bytes in those lists */
@@ -40,7 +41,7 @@ void mt_lua_memory_close(lua_State *L, mt_lua_memory_t *m);
 void mt_lua_memory_set_cap(size_t bytes);
 
 /* Whether a handler runs (the cap is enforced) — set around each resume. */
-void mt_lua_memory_enforce(int on);
+void mt_lua_memory_enforce(mt_lua_memory_t *m, int on);
 
 /* Whether an allocation was refused (the cap was reached) since the last call. */
 int mt_lua_memory_refused(mt_lua_memory_t *m);

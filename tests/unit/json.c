@@ -102,6 +102,18 @@ static void test_encode(void)
     expect_error("coroutine.create(print)", "thread");
     expect("(function() local t = {} return {t, t} end)()", "[{},{}]"); /* shared, not a cycle */
     expect_error("(function() local t = {} for i = 1, 1100 do t = {t} end return t end)()", "deeply");
+    /* tables are watched for cycles from depth 16 on: one that begins deeper is caught too */
+    expect_error("(function() local t = {} local d = t for i = 1, 20 do d.n = {} d = d.n end "
+                 "local a, b = {}, {} d.n = a a.x = b b.y = a return t end)()", "cycle");
+    char nested[1024];
+    memset(nested, '[', 400);
+    memset(nested + 400, ']', 400);
+    nested[800] = '\0';
+    nested[399] = '{', nested[400] = '}'; /* the innermost table is empty: an object */
+    expect("(function() local t = {} for i = 1, 399 do t = {t} end return t end)()", nested);
+    expect("{[1.5] = {a = {1, 2}}}", "{\"1.5\":{\"a\":[1,2]}}");
+    expect("{{a = 1}, {b = 'x'}, setmetatable({}, array)}", "[{\"a\":1},{\"b\":\"x\"},[]]");
+    expect("{a = {1, {b = {c = 'deep'}}, 3}}", "{\"a\":[1,{\"b\":{\"c\":\"deep\"}},3]}");
 }
 
 static void expect_decode(const char *json, const char *reencoded)

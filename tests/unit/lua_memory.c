@@ -28,6 +28,7 @@ static void test_resizes_keep_the_bytes(void)
 {
     mt_lua_memory_t m;
     memset(&m, 0, sizeof(m));
+    m.limit = SIZE_MAX; /* as mt_lua_memory_newstate sets it */
     int all_kept = 1;
     size_t sizes[] = {1, 8, 15, 16, 17, 100, 255, 256, 257, 1000, 5000};
     size_t n = sizeof(sizes) / sizeof(sizes[0]);
@@ -54,6 +55,7 @@ static void test_small_blocks_are_reused_and_bounded(void)
 {
     mt_lua_memory_t m;
     memset(&m, 0, sizeof(m));
+    m.limit = SIZE_MAX; /* as mt_lua_memory_newstate sets it */
     void *a = lua_alloc(&m, NULL, 0, 40);
     lua_alloc(&m, a, 40, 0);
     void *b = lua_alloc(&m, NULL, 0, 48); /* 40 and 48 are both of the 48-byte class */
@@ -104,9 +106,9 @@ static void test_the_cap_refuses_only_while_enforcing(void)
     lua_State *L = mt_lua_memory_newstate(&m);
     luaL_openlibs(L);
     const char *hog = "local t = {} for i = 1, 1e7 do t[i] = { i } end";
-    mt_lua_memory_enforce(1);
+    mt_lua_memory_enforce(&m, 1);
     int rc = luaL_dostring(L, hog);
-    mt_lua_memory_enforce(0);
+    mt_lua_memory_enforce(&m, 0);
     ok(rc != 0 && strstr(lua_tostring(L, -1), "not enough memory") != NULL, "past the cap a handler gets \"not enough memory\"");
     ok(mt_lua_memory_refused(&m) && !mt_lua_memory_refused(&m), "the refusal is reported once");
     lua_settop(L, 0);
