@@ -10,6 +10,7 @@ JSON under bench/out/.
 Configured by environment variables (bench/run sets them):
   SERVERS    servers to run, in order   (default: moontide h2o openresty fastify fastapi)
   WORKLOADS  workloads to run           (default: w1 w2 w3 w4)
+  POINTS     only these points of them, by id (w1-h1-c64, w1-h2c, ...; default: all)
   RUNS       repetitions per point      (default 3)
   DURATION   seconds measured per point (default 10)
   WARMUP     seconds of warm-up first   (default 2)
@@ -92,6 +93,12 @@ def main():
     h2c_conns, h2c_streams = env_int("H2C_CONNS", 64), env_int("H2C_STREAMS", 100)
     results_path = os.environ.get("RESULTS") or os.path.join(bench, "RESULTS.md")
     points = define_points(workloads, h2c_conns, h2c_streams)
+    only = os.environ.get("POINTS", "").split()
+    if only:
+        unknown = [p for p in only if p not in {q["id"] for q in points}]
+        if unknown:
+            sys.exit(f"bench: unknown point(s) {' '.join(unknown)} (known: {' '.join(q['id'] for q in points)})")
+        points = [p for p in points if p["id"] in only]
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     raw_dir = os.path.join(srv.OUT, "raw", stamp)
