@@ -149,8 +149,9 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
     char err[512];
     mt_route_t *route = call->route;
     switch (status) {
-    case 0:
-        if (lua_gettop(co) >= 1 && mt_lua_has_mt(co, 1, MT_STREAM_MT)) {
+    case 0: {
+        int nresults = lua_gettop(co), plain = nresults == 0 || mt_lua_is_plain(co, 1);
+        if (!plain && mt_lua_has_mt(co, 1, MT_STREAM_MT)) {
             /* the response starts now; the stream's producer then runs in this coroutine */
             int nargs = mt_stream_start(call, co, 1, err, sizeof(err));
             if (nargs < 0) {
@@ -166,13 +167,14 @@ static void finish_call(mt_handler_t *self, mt_call_t *call, int status)
             resume_call(call, nargs, mt_now_ms());
             break;
         }
-        if (mt_response_send_results(call, co, lua_gettop(co), &self->scratch, err, sizeof(err)) != 0) {
+        if (mt_response_send_results(call, co, nresults, plain, &self->scratch, err, sizeof(err)) != 0) {
             mt_log_error("handler for %s %s (%s) [request %.*s] returned a bad response: %s",
                          mt_method_name(route->method), route->pattern, route->where, MT_CALL_ID_ARGS(call),
                          err);
             send_internal_error(call);
         }
         break;
+    }
     case LUA_YIELD:
         mt_log_error("handler for %s %s (%s) [request %.*s] yielded outside a moontide call; coroutine.yield is not a "
                      "way to respond",

@@ -16,6 +16,15 @@ void mt_lua_api_open(lua_State *L);
 /* Whether the value at `index` carries the named registry metatable (moontide gives them to tables only). */
 int mt_lua_has_mt(lua_State *L, int index, const char *registry_key);
 
+/* Whether the value at `index` has no metatable at all (a plain table, the usual result): none of ours to look for. */
+static inline int mt_lua_is_plain(lua_State *L, int index)
+{
+    if (!lua_getmetatable(L, index))
+        return 1;
+    lua_pop(L, 1);
+    return 0;
+}
+
 /*
  * Raises an HTTP error from C, as moontide.raise would: the detail is the
  * value on top of the stack (popped).

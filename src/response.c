@@ -258,14 +258,15 @@ static int send_fields(mt_call_t *call, lua_State *co, int index, body_kind_t ki
     return status < 0 ? -1 : send_lua(call, co, top - 2, status, top, kind, scratch, err, errsize);
 }
 
-int mt_response_send_results(mt_call_t *call, lua_State *co, int nresults, mt_buf_t *scratch, char *err, size_t errsize)
+int mt_response_send_results(mt_call_t *call, lua_State *co, int nresults, int plain, mt_buf_t *scratch, char *err,
+                             size_t errsize)
 {
     if (nresults == 0) {
         lua_pushnil(co);
         nresults = 1;
     }
     int base = lua_gettop(co) - nresults + 1;
-    if (mt_lua_has_mt(co, base, MT_RESPONSE_MT))
+    if (!plain && mt_lua_has_mt(co, base, MT_RESPONSE_MT))
         return send_fields(call, co, base, BODY_RAW, scratch, err, errsize);
     const mt_handler_doc_t *doc = call->route->doc;
     int success = doc != NULL && doc->status != 0 ? doc->status : 200; /* ---@status */

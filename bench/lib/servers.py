@@ -166,7 +166,8 @@ class Server:
 
 class Moontide(Server):
     name = "moontide"
-    what = "moontide, meson release build, `--workers 1`, bench/apps/moontide-bench.lua"
+    what = ("moontide as built for production (`.ci/build`, release, link-time optimization; h2o, cJSON, LuaJIT "
+            "and PCRE2 linked in), `--workers 1`, bench/apps/moontide-bench.lua")
     h2c = True
     binary = os.path.join(TOP, "build-bench", "moontide")
 
