@@ -13,7 +13,7 @@ typedef struct st_encoder_t {
     lua_State *L;
     mt_buf_t *out;
     int top; /* the stack's top as the encoder keeps it: each level's key and value slots are known, not asked for */
-    const void *path[MT_JSON_MAX_DEPTH]; /* tables being encoded, for cycles */
+    const void *path[MT_JSON_MAX_DEPTH]; /* tables being encoded, for cycles (from CYCLE_WATCH_DEPTH on) */
     int depth;
     const char *err;
 } encoder_t;
@@ -348,9 +348,10 @@ static int encode_array(encoder_t *e, int index, size_t len)
 static int encode_members(encoder_t *e, int index, int key_type)
 {
     lua_State *L = e->L;
-    int value = e->top += 2;
+    e->top += 2;
+    int value = e->top;
     char separator = '{';
-    do {
+    for (;;) {
         if (put_char(e->out, separator) != 0)
             return -1;
         separator = ',';
@@ -375,7 +376,7 @@ static int encode_members(encoder_t *e, int index, int key_type)
         if (lua_next(L, index) == 0)
             break;
         key_type = lua_type(L, value - 1);
-    } while (1);
+    }
     e->top -= 2;
     return put_char(e->out, '}');
 }
