@@ -182,7 +182,7 @@ class Moontide(Server):
 
 class H2o(Server):
     name = "h2o"
-    what = "bare h2o: libh2o-evloop 2.2.5 + cJSON, hand-written C (bench/peers/h2o/server.c)"
+    what = "bare h2o: Debian's shared libh2o-evloop 2.2.5 + cJSON, hand-written C (bench/peers/h2o/server.c)"
     h2c = True
     binary = os.path.join(OUT, "h2o-peer")
 
