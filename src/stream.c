@@ -477,8 +477,7 @@ void mt_stream_finished(mt_call_t *call, int status)
         luaL_traceback(call->app->L, co, msg != NULL ? msg : "(error object is not a string)", 0);
         mt_log_error("stream producer for %s %s (%s) [request %.*s] failed; the stream is cut: %s",
                      mt_method_name(call->route->method), call->route->pattern, call->route->where,
-                     MT_CALL_ID_ARGS(call),
-                     lua_tostring(call->app->L, -1));
+                     MT_CALL_ID_ARGS(call), lua_tostring(call->app->L, -1));
         lua_pop(call->app->L, 1);
     }
     if (s->closed || s->done)
