@@ -19,6 +19,8 @@ import unittest
 
 BIN = os.environ.get("MOONTIDE_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "moontide"))
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apps")
+# what a sanitized server's leak checks leave out, and why (the file says); settings in the environment win
+LSAN_OPTIONS = "suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
 
 
 def app_path(name):
@@ -62,7 +64,8 @@ class Server:
         head = [app] if command is None else [BIN, command, app if os.path.isabs(app) else app_path(app)]
         cmd = [*head, "--port", str(self.port), *(["--workers", str(workers)] if workers is not None else []), *args]
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"),
-                                     stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}, cwd=cwd)
+                                     stdin=subprocess.DEVNULL,
+                                     env={"LSAN_OPTIONS": LSAN_OPTIONS, **os.environ, **(env or {})}, cwd=cwd)
         try:
             wait_until(self._accepting, what=f"moontide to listen on port {self.port}")
             # the master listens before it forks: tests that count workers need them forked
