@@ -150,7 +150,7 @@ def main():
                     mark = {}
 
                     def on_start():
-                        mark["t"], mark["cpu"] = time.time(), s.cpu_seconds()
+                        mark["t"], mark["cpu"] = time.time(), s.cpu_times()
                         mark["busy"], mark["client"] = machine_busy_seconds(), children_cpu_seconds()
                     try:
                         if p["kind"] == "wrk":
@@ -167,7 +167,10 @@ def main():
                     # server CPU, and CPU used by anything else than the server and the
                     # load generator (another job on the machine disturbs the figures)
                     elapsed = time.time() - mark["t"]
-                    fig["cpu"] = (s.cpu_seconds() - mark["cpu"]) / elapsed
+                    user, system = (now - then for now, then in zip(s.cpu_times(), mark["cpu"]))
+                    fig["cpu"] = (user + system) / elapsed
+                    if fig["rps"]:  # what a request cost the server, in the process and in the kernel
+                        fig["user_us"], fig["sys_us"] = (t / (fig["rps"] * elapsed) * 1e6 for t in (user, system))
                     client = (children_cpu_seconds() - mark["client"]) / elapsed
                     fig["other_cpu"] = max(0.0, (machine_busy_seconds() - mark["busy"]) / elapsed - fig["cpu"] - client)
                     fig["peak_kb"] = s.peak_rss_kb()
@@ -186,7 +189,7 @@ def main():
                     lat = (f"p50 {report.fmt_ms(fig['p50_ms'])} p99 {report.fmt_ms(fig['p99_ms'])}"
                            if p["kind"] == "wrk" else f"mean {report.fmt_ms(fig['mean_ms'])}")
                     print(f"  {p['id']:<12} {fig['rps']:>12,.0f} req/s  {lat}  non-2xx {fig['non2xx']}"
-                          f"  errors {fig['errors']}  cpu {fig['cpu']:.0%}  other {fig['other_cpu']:.0%}  peak {report.fmt_mb(fig['peak_kb'])}", flush=True)
+                          f"  errors {fig['errors']}  cpu {fig['cpu']:.0%} ({report.fmt_cpu([fig])} a request)  other {fig['other_cpu']:.0%}  peak {report.fmt_mb(fig['peak_kb'])}", flush=True)
                     if s.proc.poll() is not None:
                         note(f"{s.name}: exited during {p['id']} (see bench/out/{s.name}.log)")
                         break

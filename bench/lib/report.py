@@ -36,6 +36,12 @@ def fmt_pct(v):
     return "—" if v is None else f"{v:.0%}"
 
 
+def fmt_cpu(runs):
+    """The server's CPU time per answered request, in the process and in the kernel (medians over the runs)."""
+    user, system = median([r.get("user_us") for r in runs]), median([r.get("sys_us") for r in runs])
+    return "—" if user is None or system is None else f"{user:.2f} + {system:.2f} µs"
+
+
 def fmt_ratio(a, b):
     return "—" if not a or not b else f"{a / b:.2f}"
 
@@ -88,7 +94,7 @@ def point_table(point, servers, data):
     mt_rps = median([r["rps"] for r in mt.get("runs", [])])
     mt_peak = median([r["peak_kb"] for r in mt.get("runs", [])])
     head = ["server", "req/s", "runs (req/s)"] + (["mean latency"] if h2 else ["p50", "p99"]) + \
-        ["non-2xx", "socket errors", "server CPU", "other CPU", "idle RSS", "peak RSS"]
+        ["non-2xx", "socket errors", "server CPU", "CPU a request (user + system)", "other CPU", "idle RSS", "peak RSS"]
     if mt_rps:
         head += ["moontide/peer req/s", "moontide/peer peak RSS"]
     lines = ["| " + " | ".join(head) + " |",
@@ -105,7 +111,7 @@ def point_table(point, servers, data):
             [median([r.get("p50_ms") for r in runs]), median([r.get("p99_ms") for r in runs])]
         cells = [name, fmt_rps(rps), " / ".join(fmt_rps(r["rps"]) for r in runs)] + [fmt_ms(v) for v in lat] + [
             f"{median([r['non2xx'] for r in runs]):.0f}", f"{median([r['errors'] for r in runs]):.0f}",
-            fmt_pct(median([r.get('cpu') for r in runs])), fmt_pct(median([r.get('other_cpu') for r in runs])),
+            fmt_pct(median([r.get('cpu') for r in runs])), fmt_cpu(runs), fmt_pct(median([r.get('other_cpu') for r in runs])),
             fmt_mb(median(d.get("idle", []))), fmt_mb(peak)]
         if mt_rps:
             is_mt = name == "moontide"
@@ -133,7 +139,10 @@ def write(path, cfg, points, servers, results, notes, commands, server_info):
     out.append("- Server CPU: CPU time the server's processes used during the measured interval, per second "
                "of wall time (100% = its one core busy). Well under 100% means the load generator, not the "
                "server, was the limit: on 2 cores wrk saturates its own core first for the fastest servers, "
-               "so their req/s differences are partly the client's. Other CPU: what the rest of the machine "
+               "so their req/s differences are partly the client's. CPU a request: the server's CPU time "
+               "over the requests it answered meanwhile, in its own code (user) and in the kernel (system; "
+               "for the same syscalls, also slower when the server's own work has evicted the kernel's from "
+               "the caches). Other CPU: what the rest of the machine "
                "used meanwhile (busy time of both cores less the server and the load generator); more than "
                "a few percent means another job disturbed the point.")
     out.append("- wrk counts \"non-2xx\" as responses with status ≥ 400; socket errors are connect + read + "

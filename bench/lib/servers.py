@@ -128,17 +128,18 @@ class Server:
         """Peak resident memory (VmHWM) summed over the process tree, in KiB."""
         return sum(status_kb(p, "VmHWM") for p in process_tree(self.proc.pid))
 
-    def cpu_seconds(self):
-        """User + system CPU time used so far by the whole process tree."""
-        ticks = 0
+    def cpu_times(self):
+        """(user, system) CPU seconds used so far by the whole process tree."""
+        user = system = 0
         for p in process_tree(self.proc.pid):
             try:
                 with open(f"/proc/{p}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+                user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime
             except (OSError, IndexError, ValueError):
                 pass
-        return ticks / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return user / tick, system / tick
 
     def reset_peak(self):
         """Resets VmHWM of every process in the tree (writing 5 to clear_refs)."""
