@@ -140,9 +140,8 @@ def write(path, cfg, points, servers, results, notes, commands, server_info):
                "of wall time (100% = its one core busy). Well under 100% means the load generator, not the "
                "server, was the limit: on 2 cores wrk saturates its own core first for the fastest servers, "
                "so their req/s differences are partly the client's. CPU a request: the server's CPU time "
-               "over the requests it answered meanwhile, in its own code (user) and in the kernel (system; "
-               "for the same syscalls, also slower when the server's own work has evicted the kernel's from "
-               "the caches). Other CPU: what the rest of the machine "
+               "over the requests it answered meanwhile, in its own code (user) and in the kernel (system). "
+               "Other CPU: what the rest of the machine "
                "used meanwhile (busy time of both cores less the server and the load generator); more than "
                "a few percent means another job disturbed the point.")
     out.append("- wrk counts \"non-2xx\" as responses with status ≥ 400; socket errors are connect + read + "
