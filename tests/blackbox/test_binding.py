@@ -2,9 +2,12 @@
 query, headers, cookies or JSON body, converted strictly in C, in the order of
 the function's parameters; anything invalid is a 422 before the handler runs."""
 import json
+import os
+import shutil
+import tempfile
 import unittest
 
-from harness import ServerTestCase
+from harness import Server, ServerTestCase
 
 
 class Binding(ServerTestCase):
@@ -152,6 +155,51 @@ class BodyTables(ServerTestCase):
             status, _, got = self.server.request("POST", "/keywords", body=body,
                                                  headers={"Content-Type": "application/json"})
             self.assertEqual((status, json.loads(got)), (200, want), body)
+
+
+def wide_app(sizes):
+    """An app with a class of n optional integer fields (the last defaults to 7) and a route that counts what it got."""
+    lines = ['local moontide = require "moontide"', 'local app = moontide.app { title = "wide" }']
+    for n in sizes:
+        lines.append(f"---@class Wide{n}")
+        lines += [f"---@field f{i}? integer" for i in range(1, n)] + [f"---@field f{n}? integer {{default=7}}"]
+        lines += [f"---@param body Wide{n}", f'app:post("/wide/{n}", function(body)',
+                  "  local keys = 0", "  for _ in pairs(body) do keys = keys + 1 end",
+                  f"  return {{ keys = keys, first = body.f1, last = body.f{n}, dropped = body.extra == nil }}", "end)"]
+    return "\n".join(lines + ["return app", ""])
+
+
+class WideObjects(unittest.TestCase):
+    """A body object is made by a generated Lua function taking its fields as parameters, up to 100
+    of them; a class with more is made field by field. Both ways give the same table."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="moontide-wide-")
+        path = os.path.join(cls.dir, "wide.lua")
+        with open(path, "w") as f:
+            f.write(wide_app((3, 100, 101)))
+        cls.server = Server(path)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def post(self, n, body):
+        status, _, got = self.server.request("POST", f"/wide/{n}", body=json.dumps(body).encode(),
+                                             headers={"Content-Type": "application/json"})
+        return status, json.loads(got)
+
+    def test_fields_defaults_and_unknown_keys_alike_on_both_sides_of_the_limit(self):
+        for n in (3, 100, 101):
+            with self.subTest(fields=n):
+                self.assertEqual(self.post(n, {"f1": 1, "f2": 2, "extra": 9}),
+                                 (200, {"keys": 3, "first": 1, "last": 7, "dropped": True}))
+                self.assertEqual(self.post(n, {f"f{i}": i for i in range(1, n + 1)}),
+                                 (200, {"keys": n, "first": 1, "last": n, "dropped": True}))
+                status, got = self.post(n, {"f2": "two"})
+                self.assertEqual((status, got["detail"][0]["loc"]), (422, ["body", "f2"]))
 
 
 class ResponseModels(ServerTestCase):
