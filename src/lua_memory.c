@@ -40,17 +40,21 @@ static inline size_t class_of(size_t size)
     return (size + 15) >> 4;
 }
 
+/* Unlinks `block`, the head of its class's list. */
+static inline void *pop_block(mt_lua_memory_t *m, size_t class, void *block)
+{
+    m->free_blocks[class] = *(void **)block;
+    m->kept -= class << 4;
+    return block;
+}
+
 static void *take(mt_lua_memory_t *m, size_t size)
 {
     if (size > MT_LUA_SMALL_MAX)
         return malloc(size);
     size_t class = class_of(size);
     void *block = m->free_blocks[class];
-    if (block == NULL)
-        return malloc(class << 4);
-    m->free_blocks[class] = *(void **)block;
-    m->kept -= class << 4;
-    return block;
+    return block != NULL ? pop_block(m, class, block) : malloc(class << 4);
 }
 
 static void give_back(mt_lua_memory_t *m, void *block, size_t size)
@@ -125,10 +129,8 @@ static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     void *block = nsize <= MT_LUA_SMALL_MAX ? m->free_blocks[class] : NULL;
     if (block == NULL || m->used + nsize > m->limit)
         return take_counted(m, nsize);
-    m->free_blocks[class] = *(void **)block;
-    m->kept -= class << 4;
     m->used += nsize;
-    return block;
+    return pop_block(m, class, block);
 }
 
 lua_State *mt_lua_memory_newstate(mt_lua_memory_t *m)
