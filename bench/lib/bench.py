@@ -180,6 +180,7 @@ def main():
                     if fig["rps"] is None:
                         note(f"{s.name} {p['id']}: no figures in the load generator's output")
                         continue
+                    fig["rep"] = rep  # pairs it with the other servers' run of the same repetition
                     entry["runs"].append(fig)
                     entry["idle"].append(idle)
                     commands[p["id"]] = (" ".join(cmd).replace(f"127.0.0.1:{s.port}/", "127.0.0.1:PORT/")

@@ -46,6 +46,17 @@ def fmt_ratio(a, b):
     return "—" if not a or not b else f"{a / b:.2f}"
 
 
+def fmt_run_ratios(mt_runs, peer_runs):
+    """The middle half of moontide/peer req/s taken run by run (each repetition's pair ran minutes apart at
+    most): how far this machine's swings move the ratio. Empty under 4 pairs."""
+    peer_by_rep = {r.get("rep"): r for r in peer_runs}
+    ratios = [m["rps"] / peer_by_rep[m.get("rep")]["rps"] for m in mt_runs if m.get("rep") in peer_by_rep]
+    if len(ratios) < 4 or len(peer_by_rep) != len(peer_runs):
+        return ""
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return f" ({q1:.2f}–{q3:.2f})"
+
+
 def sh(cmd):
     try:
         p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=10)
@@ -115,7 +126,8 @@ def point_table(point, servers, data):
             fmt_mb(median(d.get("idle", []))), fmt_mb(peak)]
         if mt_rps:
             is_mt = name == "moontide"
-            cells += ["—" if is_mt else fmt_ratio(mt_rps, rps), "—" if is_mt else fmt_ratio(mt_peak, peak)]
+            cells += ["—" if is_mt else fmt_ratio(mt_rps, rps) + fmt_run_ratios(mt.get("runs", []), runs),
+                      "—" if is_mt else fmt_ratio(mt_peak, peak)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -135,7 +147,9 @@ def write(path, cfg, points, servers, results, notes, commands, server_info):
     out.append("- RSS is summed over the server's process tree (nginx: master + worker). Idle RSS: right after "
                "start; peak RSS: VmHWM, reset before each point and read right after it.")
     out.append("- Ratios are moontide / peer from this run: above 1 means moontide serves more requests per "
-               "second (or uses more memory).")
+               "second (or uses more memory). With 4 runs or more, the req/s ratio is followed by the middle "
+               "half of the ratios taken run by run (moontide's and the peer's run of the same repetition), "
+               "which shows how much the machine's swings move it.")
     out.append("- Server CPU: CPU time the server's processes used during the measured interval, per second "
                "of wall time (100% = its one core busy). Well under 100% means the load generator, not the "
                "server, was the limit: on 2 cores wrk saturates its own core first for the fastest servers, "
