@@ -38,7 +38,10 @@ def h2load_command(url, conns, streams, duration, warmup, method="GET"):
 
 
 def parse_wrk(out):
-    r = {"rps": None, "p50_ms": None, "p99_ms": None, "non2xx": 0, "errors": 0}
+    r = {"rps": None, "requests": None, "p50_ms": None, "p99_ms": None, "non2xx": 0, "errors": 0}
+    m = re.search(r"(\d+) requests in ", out)
+    if m:
+        r["requests"] = int(m.group(1))
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         r["rps"] = float(m.group(1))

@@ -27,28 +27,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from load import parse_wrk  # noqa: E402
-from servers import BENCH_APP, DURATION, MOONTIDE_BIN, RUNS, free_port, process_tree, wait_port  # noqa: E402
+from servers import BENCH_APP, DURATION, MOONTIDE_BIN, RUNS, free_port, tree_cpu_times, wait_port  # noqa: E402
 
 BIN, APP = MOONTIDE_BIN, BENCH_APP
-TICKS = os.sysconf("SC_CLK_TCK")
 
 SHAPES = {
     # name: (server cores, workers, wrk cores, wrk threads)
     "1 worker": ("0", 1, "1", 1),
     "2 workers": ("0,1", 2, "0,1", 2),
 }
-
-
-def tree_cpu(pid):
-    total = 0
-    for p in process_tree(pid):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-        except (OSError, IndexError):
-            pass
-    return total / TICKS
 
 
 def wrk(cores, threads, url, duration):
@@ -72,10 +59,10 @@ def measure(shape):
         time.sleep(0.5)
         url = f"http://127.0.0.1:{port}/hello"
         wrk(wrk_cores, threads, url, 2)  # warm-up
-        cpu0, t0 = tree_cpu(server.pid), time.monotonic()
+        cpu0, t0 = sum(tree_cpu_times(server.pid)), time.monotonic()
         r, wrk_cpu = wrk(wrk_cores, threads, url, DURATION)
         wall = time.monotonic() - t0
-        server_cpu = tree_cpu(server.pid) - cpu0
+        server_cpu = sum(tree_cpu_times(server.pid)) - cpu0
     finally:
         server.terminate()
         server.wait(timeout=20)

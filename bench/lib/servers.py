@@ -74,6 +74,20 @@ def status_kb(pid, field):
     return 0
 
 
+def tree_cpu_times(pid):
+    """(user, system) CPU seconds used so far by pid and its descendants."""
+    user = system = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
+
+
 class Server:
     """One server under test. Subclasses fill in `name`, `command` and `h2c`."""
     name = "?"
@@ -130,16 +144,7 @@ class Server:
 
     def cpu_times(self):
         """(user, system) CPU seconds used so far by the whole process tree."""
-        user = system = 0
-        for p in process_tree(self.proc.pid):
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime
-            except (OSError, IndexError, ValueError):
-                pass
-        tick = os.sysconf("SC_CLK_TCK")
-        return user / tick, system / tick
+        return tree_cpu_times(self.proc.pid)
 
     def reset_peak(self):
         """Resets VmHWM of every process in the tree (writing 5 to clear_refs)."""
