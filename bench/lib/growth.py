@@ -155,6 +155,8 @@ def routes_table():
         runs = " / ".join(f"{x:,.0f}" for x in alone[n])
         print(f"| {n:,} | {m:,.0f} | {runs} | {m / ten:.3f} | {quartiles(rps_ratio[n])} | {quartiles(cpu_ratio[n])} |")
     alone_medians = [statistics.median(alone[n]) for n in ROUTES]
+    print("\nSide by side, the 10-route row is a second 10-route server against the first: what the "
+          "method reads when nothing differs.")
     print(f"\nSpread alone (largest / smallest median - 1): {spread(alone_medians):.1%}")
     print(f"Spread side by side (largest / smallest of 1 and the ratios - 1): req/s "
           f"{spread([1.0] + [statistics.median(rps_ratio[n]) for n in ROUTES[1:]]):.1%}, CPU a request "
