@@ -397,7 +397,8 @@ void mt_request_release(mt_call_t *call)
         lua_rawseti(L, -2, call->co_ref);
         lua_pop(L, 1);
     }
-    luaL_unref(L, LUA_REGISTRYINDEX, call->cache_ref);
+    if (call->cache_ref != LUA_NOREF) /* most handlers never read a request field */
+        luaL_unref(L, LUA_REGISTRYINDEX, call->cache_ref);
     if (call->co_finished && call->co != NULL && app->num_idle_threads < MT_APP_MAX_IDLE_THREADS) {
         /* a coroutine whose function returned (or never ran) is like a new one: keep it for the next request */
         lua_settop(call->co, 0);
