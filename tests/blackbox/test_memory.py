@@ -37,5 +37,27 @@ class MemoryCap(ServerTestCase):
         self.assertIn("Lua memory cap (--max-lua-memory) reached", self.server.stderr())
 
 
+class RequestReferences(ServerTestCase):
+    """What a request keeps in its worker's Lua registry (its coroutine, the
+    request fields it read) is given back when the request ends."""
+    app = "memory.lua"
+
+    def registry_entries(self):
+        status, _, body = self.server.request("GET", "/registry")
+        self.assertEqual(status, 200)
+        return json.loads(body)["entries"]
+
+    def test_requests_that_read_fields_leave_the_registry_as_it_was(self):
+        for path in ("/fields?q=a", "/small"):
+            with self.subTest(path=path):
+                for _ in range(20):  # coroutines pooled, tables sized
+                    self.assertEqual(self.server.request("GET", path)[0], 200)
+                before = self.registry_entries()
+                for _ in range(300):
+                    self.assertEqual(self.server.request("GET", path)[0], 200)
+                # one entry a request would be 300 more
+                self.assertLess(self.registry_entries() - before, 10)
+
+
 if __name__ == "__main__":
     unittest.main()
