@@ -64,7 +64,7 @@ static const char content_type_text[] = "text/plain; charset=utf-8";
 void mt_response_send(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
 {
     req->res.status = status;
-    req->res.reason = mt_status_reason(status);
+    req->res.reason = status == 200 ? "OK" : mt_status_reason(status); /* most responses: no switch to jump through */
     req->res.content_length = len;
     if (content_type != NULL)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));

@@ -1,5 +1,6 @@
 """Handlers (SPEC §2, §5): the request object, return forms, JSON encoding
 and decoding in C, raise and raw responses."""
+import http.client
 import json
 import unittest
 
@@ -48,6 +49,19 @@ class Handlers(ServerTestCase):
         status, headers, body = self.call("GET", "/text")
         self.assertEqual((status, body), (200, b"plain text"))
         self.assertEqual(headers["content-type"], "text/plain; charset=utf-8")
+
+    def test_status_line_reason(self):
+        # 200's reason is written without the table of reasons; the rest come from it
+        for path, status, reason in (("/text", 200, "OK"), ("/status", 201, "Created"), ("/response", 202, "Accepted"),
+                                     ("/plain", 203, "OK"), ("/raise", 404, "Not Found"),
+                                     ("/raise-table", 409, "Conflict")):
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+            try:
+                conn.request("GET", path)
+                res = conn.getresponse()
+                self.assertEqual((res.status, res.reason), (status, reason), path)
+            finally:
+                conn.close()
 
     def test_status_and_headers(self):
         status, headers, body = self.call("GET", "/status")
