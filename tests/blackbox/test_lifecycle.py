@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, Server, app_path, free_port, wait_until
+from harness import BIN, LSAN_OPTIONS, Server, app_path, free_port, wait_until
 
 APP = app_path("lifecycle")
 
@@ -68,7 +68,8 @@ class Lifecycle(unittest.TestCase):
 
     def test_a_failing_startup_stops_the_server(self):
         proc = subprocess.Popen([BIN, "run", APP, "--port", str(free_port()), "--workers", "2"],
-                                env={**os.environ, "LIFECYCLE_LOG": self.log, "LIFECYCLE_FAIL": "1"},
+                                env={"LSAN_OPTIONS": LSAN_OPTIONS, **os.environ,  # as harness.Server starts it
+                                     "LIFECYCLE_LOG": self.log, "LIFECYCLE_FAIL": "1"},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             _, err = proc.communicate(timeout=20)
