@@ -15,6 +15,8 @@
 
 const char *mt_status_reason(int status)
 {
+    if (status == 200) /* most responses: no jump through the switch's table */
+        return "OK";
     switch (status) {
     case 100: return "Continue";
     case 101: return "Switching Protocols";
@@ -64,7 +66,7 @@ static const char content_type_text[] = "text/plain; charset=utf-8";
 void mt_response_send(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
 {
     req->res.status = status;
-    req->res.reason = status == 200 ? "OK" : mt_status_reason(status); /* most responses: no switch to jump through */
+    req->res.reason = mt_status_reason(status);
     req->res.content_length = len;
     if (content_type != NULL)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));

@@ -51,7 +51,7 @@ class Handlers(ServerTestCase):
         self.assertEqual(headers["content-type"], "text/plain; charset=utf-8")
 
     def test_status_line_reason(self):
-        # 200's reason is written without the table of reasons; the rest come from it
+        # mt_status_reason answers 200 before its switch; the rest come from the switch or its fallback
         for path, status, reason in (("/text", 200, "OK"), ("/status", 201, "Created"), ("/response", 202, "Accepted"),
                                      ("/plain", 203, "OK"), ("/raise", 404, "Not Found"),
                                      ("/raise-table", 409, "Conflict")):
