@@ -267,16 +267,27 @@ static int core_shared_limit(lua_State *L)
     mt_shared_dict_t *dict = check_dict(L, "limit");
     size_t klen;
     const char *key = check_key(L, "limit", &klen);
-    double interval_ms = luaL_checknumber(L, 3) * 1e3, capacity = luaL_checknumber(L, 4);
+    int64_t interval_us, capacity;
+    mt_shared_check_limit(L, 3, &interval_us, &capacity);
     mt_shared_limit_t out;
-    mt_shared_status_t status = mt_shared_dict_limit(dict, key, klen, interval_ms, capacity, &out);
+    mt_shared_status_t status = mt_shared_dict_limit(dict, key, klen, interval_us, capacity, &out);
     if (status == MT_SHARED_NO_MEMORY) {
         mt_log_warn("moontide.ratelimit: its shared dict is full; a request was let through unlimited");
-        out = (mt_shared_limit_t){.allowed = 1, .remaining = capacity - 1, .reset_ms = interval_ms};
+        out = (mt_shared_limit_t){.allowed = 1, .remaining = (double)(capacity - 1), .reset_ms = interval_us / 1e3};
     } else if (status != MT_SHARED_OK) {
         return push_failure(L, status, 0);
     }
     return mt_shared_push_limit(L, &out);
+}
+
+void mt_shared_check_limit(lua_State *L, int idx, int64_t *interval_us, int64_t *capacity)
+{
+    const double most_us = 9007199254740992.0; /* 2^53 */
+    double interval = luaL_checknumber(L, idx) * 1e6, requests = luaL_checknumber(L, idx + 1);
+    interval = interval >= 1 ? fmin(round(interval), most_us) : 1;
+    requests = requests >= 1 ? fmin(floor(requests), floor(most_us / interval)) : 1;
+    *interval_us = (int64_t)interval;
+    *capacity = (int64_t)requests;
 }
 
 int mt_shared_push_limit(lua_State *L, const mt_shared_limit_t *out)

@@ -14,6 +14,13 @@
 /* The zone this process's dicts live in: main maps it before the workers fork. */
 void mt_shared_use_zone(mt_shared_zone_t *zone);
 
+/*
+ * The limiter's interval (seconds, at index idx) and capacity (at idx + 1) as
+ * whole microseconds and requests, the window capped at 2^53 us (285 years)
+ * so the step's sums stay exact.
+ */
+void mt_shared_check_limit(lua_State *L, int idx, int64_t *interval_us, int64_t *capacity);
+
 /* The rate limiter's step as Lua results (allowed, remaining, reset, retry_after): returns 4. */
 int mt_shared_push_limit(lua_State *L, const mt_shared_limit_t *out);
 

@@ -35,7 +35,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -102,11 +101,17 @@ struct st_mt_shared_zone_t {
     zone_entry_t dicts[MAX_DICTS];
 };
 
-static double now_ms(void)
+static int64_t now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The clock of expiries. */
+static double now_ms(void)
+{
+    return (double)now_us() / 1e3;
 }
 
 static size_t round_up(size_t n, size_t to)
@@ -725,35 +730,51 @@ mt_shared_status_t mt_shared_dict_delete(mt_shared_dict_t *d, const char *key, s
 }
 
 /*
- * GCRA: the entry holds the theoretical arrival time (TAT) of the next
- * request, in monotonic ms. A request at `now` is allowed when the TAT after
- * it stays within capacity * interval of now; the burst a fresh client gets
- * is `capacity`, after which requests are spaced by `interval`.
+ * GCRA: a request at `now` is allowed when the theoretical arrival time (TAT)
+ * after it stays within capacity * interval of now; a fresh client gets a
+ * burst of `capacity`, after which requests are spaced by `interval`.
  */
-mt_shared_status_t mt_shared_dict_limit(mt_shared_dict_t *d, const char *key, size_t klen, double interval_ms,
-                                        double capacity, mt_shared_limit_t *out)
+int64_t mt_shared_gcra_step(int64_t tat_us, int64_t now_us, int64_t interval_us, int64_t capacity,
+                            mt_shared_limit_t *out)
+{
+    if (tat_us < now_us)
+        tat_us = now_us;
+    int64_t next_tat = tat_us + interval_us, allow_at = next_tat - capacity * interval_us;
+    if (now_us < allow_at) {
+        *out = (mt_shared_limit_t){.allowed = 0, .remaining = 0, .reset_ms = (double)(tat_us - now_us) / 1e3,
+                                   .retry_after_ms = (double)(allow_at - now_us) / 1e3};
+        return 0;
+    }
+    *out = (mt_shared_limit_t){.allowed = 1, .remaining = (double)((now_us - allow_at) / interval_us),
+                               .reset_ms = (double)(next_tat - now_us) / 1e3};
+    return next_tat;
+}
+
+/* The entry holds the TAT in whole monotonic microseconds: exact in its double for 285 years of uptime. */
+mt_shared_status_t mt_shared_dict_limit(mt_shared_dict_t *d, const char *key, size_t klen, int64_t interval_us,
+                                        int64_t capacity, mt_shared_limit_t *out)
 {
     uint32_t hash = hash_key(key, klen);
-    double now = now_ms();
+    int64_t now_exact = now_us();
+    double now = (double)now_exact / 1e3;
     if (lock_dict(d) != 0)
         return MT_SHARED_BROKEN;
     mt_shared_status_t status = MT_SHARED_OK;
     uint32_t at = find(d, key, klen, hash, now);
     block_t *b = at != 0 ? block_at(d, at - 1) : NULL;
-    double tat = b != NULL && b->type == MT_SHARED_NUMBER && b->number > now ? b->number : now;
-    double next_tat = tat + interval_ms, allow_at = next_tat - capacity * interval_ms;
-    if (now < allow_at) {
-        *out = (mt_shared_limit_t){.allowed = 0, .remaining = 0, .reset_ms = tat - now, .retry_after_ms = allow_at - now};
-    } else {
-        *out = (mt_shared_limit_t){.allowed = 1, .remaining = floor((now - allow_at) / interval_ms),
-                                   .reset_ms = next_tat - now};
+    int64_t tat = 0;
+    if (b != NULL && b->type == MT_SHARED_NUMBER && b->number > 0 && b->number < 9007199254740992.0)
+        tat = (int64_t)b->number; /* else a fresh bucket: a number some app wrote there is no TAT */
+    int64_t next_tat = mt_shared_gcra_step(tat, now_exact, interval_us, capacity, out);
+    if (next_tat != 0) {
+        double expires_ms = (double)next_tat / 1e3; /* when the bucket would be full again */
         if (b != NULL && b->type == MT_SHARED_NUMBER) {
-            b->number = next_tat; /* the entry expires when the bucket would be full again */
-            b->expires_ms = next_tat;
+            b->number = (double)next_tat;
+            b->expires_ms = expires_ms;
             touch(d, at - 1);
         } else {
-            mt_shared_value_t value = {.type = MT_SHARED_NUMBER, .number = next_tat};
-            status = store(d, key, klen, hash, &value, next_tat, at, now);
+            mt_shared_value_t value = {.type = MT_SHARED_NUMBER, .number = (double)next_tat};
+            status = store(d, key, klen, hash, &value, expires_ms, at, now);
         }
     }
     unlock_dict(d);

@@ -11,6 +11,7 @@
 #define MT_SHARED_DICT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "buf.h"
 
 typedef struct st_mt_shared_zone_t mt_shared_zone_t;
@@ -77,11 +78,19 @@ mt_shared_status_t mt_shared_dict_delete(mt_shared_dict_t *dict, const char *key
 
 /*
  * One request through the GCRA rate limiter stored under `key`: a bucket of
- * `capacity` requests that refills one every `interval_ms`. Atomic under the
+ * `capacity` requests that refills one every `interval_us`. Atomic under the
  * dict's lock; the entry expires when the bucket would be full again.
  */
-mt_shared_status_t mt_shared_dict_limit(mt_shared_dict_t *dict, const char *key, size_t klen, double interval_ms,
-                                        double capacity, mt_shared_limit_t *out);
+mt_shared_status_t mt_shared_dict_limit(mt_shared_dict_t *dict, const char *key, size_t klen, int64_t interval_us,
+                                        int64_t capacity, mt_shared_limit_t *out);
+
+/*
+ * The limiter's arithmetic, in whole microseconds so that it never rounds: a
+ * request at `now_us` against the theoretical arrival time `tat_us` (0: a
+ * fresh bucket). Fills `out`; returns the TAT to store, or 0 when refused.
+ */
+int64_t mt_shared_gcra_step(int64_t tat_us, int64_t now_us, int64_t interval_us, int64_t capacity,
+                            mt_shared_limit_t *out);
 
 /* Live entries and free bytes (for tests and diagnostics). */
 void mt_shared_dict_stats(mt_shared_dict_t *dict, size_t *entries, size_t *free_bytes);

@@ -62,24 +62,25 @@ static mt_redis_script_t incr_script = {
 };
 
 /*
- * The GCRA step of mt_shared_dict_limit, in ms on Redis's clock: KEYS[1] holds the theoretical arrival time; ARGV:
- * interval_ms, capacity. Returns {allowed, remaining, reset_ms, retry_after_ms} as strings (Redis would truncate
- * Lua numbers to integers).
+ * The GCRA step of mt_shared_gcra_step on Redis's clock, in whole microseconds (exact in Lua's doubles): KEYS[1]
+ * holds the theoretical arrival time; ARGV: interval_us, capacity. Returns {allowed, remaining, reset_ms,
+ * retry_after_ms} as strings (Redis would truncate Lua numbers to integers).
  */
 static mt_redis_script_t limit_script = {
     .source = "local t = redis.call('TIME')\n"
-              "local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000\n"
+              "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
               "local interval, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
               "local tat = tonumber(redis.call('GET', KEYS[1]) or '')\n"
               "if tat == nil or tat < now then tat = now end\n"
               "local next_tat = tat + interval\n"
               "local allow_at = next_tat - capacity * interval\n"
               "if now < allow_at then\n"
-              "  return {'0', '0', string.format('%.17g', tat - now), string.format('%.17g', allow_at - now)}\n"
+              "  return {'0', '0', string.format('%.17g', (tat - now) / 1000),\n"
+              "          string.format('%.17g', (allow_at - now) / 1000)}\n"
               "end\n"
-              "redis.call('SET', KEYS[1], string.format('%.17g', next_tat), 'PX', math.max(1, math.ceil(next_tat - now)))\n"
+              "redis.call('SET', KEYS[1], string.format('%.17g', next_tat), 'PX', math.ceil((next_tat - now) / 1000))\n"
               "return {'1', string.format('%.17g', math.floor((now - allow_at) / interval)),\n"
-              "        string.format('%.17g', next_tat - now), '0'}\n",
+              "        string.format('%.17g', (next_tat - now) / 1000), '0'}\n",
 };
 
 /* --- values ---------------------------------------------------------------------------------------------------- */
@@ -471,9 +472,11 @@ static int core_redis_limit(lua_State *L)
 {
     size_t klen;
     const char *key = luaL_checklstring(L, 1, &klen);
+    int64_t interval_us, requests;
+    mt_shared_check_limit(L, 2, &interval_us, &requests);
     char interval[32], capacity[32];
-    size_t ilen = mt_shared_redis_encode_number(luaL_checknumber(L, 2) * 1e3, interval, sizeof(interval));
-    size_t clen = mt_shared_redis_encode_number(luaL_checknumber(L, 3), capacity, sizeof(capacity));
+    size_t ilen = mt_shared_redis_encode_number((double)interval_us, interval, sizeof(interval));
+    size_t clen = mt_shared_redis_encode_number((double)requests, capacity, sizeof(capacity));
     mt_call_t *call = mt_call_current(L);
     if (call == NULL)
         return luaL_error(L, "moontide.ratelimit: call the provider from a request");

@@ -251,28 +251,42 @@ static void test_limit(mt_shared_zone_t *zone)
     mt_shared_limit_t out;
     int allowed = 0, remaining_ok = 1;
     for (int i = 0; i < 3; i++) {
-        mt_shared_dict_limit(d, KEY("client"), 10000, 3, &out);
+        mt_shared_dict_limit(d, KEY("client"), 10000000, 3, &out);
         allowed += out.allowed;
         remaining_ok &= out.remaining == 2 - i;
     }
     ok(allowed == 3 && remaining_ok, "a fresh bucket of 3 lets 3 through, counting down what remains");
-    mt_shared_status_t status = mt_shared_dict_limit(d, KEY("client"), 10000, 3, &out);
+    mt_shared_status_t status = mt_shared_dict_limit(d, KEY("client"), 10000000, 3, &out);
     ok(status == MT_SHARED_OK && !out.allowed && out.retry_after_ms > 9000 && out.retry_after_ms <= 10000 && out.reset_ms > 29000,
        "the 4th is refused: retry after one interval (%.0f ms), full after three (%.0f ms)", out.retry_after_ms,
        out.reset_ms);
-    mt_shared_dict_limit(d, KEY("other"), 10000, 3, &out);
+    mt_shared_dict_limit(d, KEY("other"), 10000000, 3, &out);
     ok(out.allowed && out.remaining == 2, "another key has its own bucket");
-    mt_shared_dict_limit(d, KEY("quick"), 20, 1, &out);
+    mt_shared_dict_limit(d, KEY("quick"), 20000, 1, &out);
     ok(out.allowed, "a bucket of 1 refilled every 20 ms lets one through");
-    mt_shared_dict_limit(d, KEY("quick"), 20, 1, &out);
+    mt_shared_dict_limit(d, KEY("quick"), 20000, 1, &out);
     ok(!out.allowed, "... then refuses");
     double started = now_ms();
     do {
         wait_ms(2);
-        mt_shared_dict_limit(d, KEY("quick"), 20, 1, &out);
+        mt_shared_dict_limit(d, KEY("quick"), 20000, 1, &out);
     } while (!out.allowed && now_ms() - started < 5000);
     double took = now_ms() - started;
     ok(out.allowed && took >= 10, "... and lets one through again once it refilled (%.0f ms)", took);
+
+    /* Counted in doubles of ms, a fresh bucket's sums rounded whenever now + interval crossed a power of two:
+     * a quarter of the readings in the 300 s before 2^22 ms of uptime gave the first of 2 per 600 s 0 remaining. */
+    int wrong = 0;
+    for (int64_t now = (INT64_C(1) << 22) * 1000 - 300000000; now < (INT64_C(1) << 22) * 1000; now += 299993) {
+        int64_t tat = mt_shared_gcra_step(0, now, 300000000, 2, &out);
+        wrong += !out.allowed || out.remaining != 1 || out.reset_ms != 300000 || tat != now + 300000000;
+        tat = mt_shared_gcra_step(tat, now + 1, 300000000, 2, &out);
+        wrong += !out.allowed || out.remaining != 0;
+        wrong += mt_shared_gcra_step(tat, now + 2, 300000000, 2, &out) != 0 || out.allowed;
+        wrong += mt_shared_gcra_step(0, now, 333333, 1, &out) == 0 || out.remaining != 0;
+    }
+    ok(wrong == 0, "1,000 clock readings before 2^22 ms: 2 per 600 s lets 2 through (1, then 0 remaining), "
+                   "a bucket of 1 its first (%d wrong)", wrong);
 }
 
 /* Processes increment one counter at once: no increment is lost. */
