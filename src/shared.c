@@ -282,10 +282,9 @@ static int core_shared_limit(lua_State *L)
 
 void mt_shared_check_limit(lua_State *L, int idx, int64_t *interval_us, int64_t *capacity)
 {
-    const double most_us = 9007199254740992.0; /* 2^53 */
     double interval = luaL_checknumber(L, idx) * 1e6, requests = luaL_checknumber(L, idx + 1);
-    interval = interval >= 1 ? fmin(round(interval), most_us) : 1;
-    requests = requests >= 1 ? fmin(floor(requests), floor(most_us / interval)) : 1;
+    interval = interval >= 1 ? fmin(round(interval), MT_SHARED_EXACT_US) : 1;
+    requests = requests >= 1 ? fmin(floor(requests), floor(MT_SHARED_EXACT_US / interval)) : 1;
     *interval_us = (int64_t)interval;
     *capacity = (int64_t)requests;
 }

@@ -16,7 +16,7 @@ void mt_shared_use_zone(mt_shared_zone_t *zone);
 
 /*
  * The limiter's interval (seconds, at index idx) and capacity (at idx + 1) as
- * whole microseconds and requests, the window capped at 2^53 us (285 years)
+ * whole microseconds and requests, the window capped at MT_SHARED_EXACT_US
  * so the step's sums stay exact.
  */
 void mt_shared_check_limit(lua_State *L, int idx, int64_t *interval_us, int64_t *capacity);

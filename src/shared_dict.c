@@ -750,7 +750,7 @@ int64_t mt_shared_gcra_step(int64_t tat_us, int64_t now_us, int64_t interval_us,
     return next_tat;
 }
 
-/* The entry holds the TAT in whole monotonic microseconds: exact in its double for 285 years of uptime. */
+/* The entry holds the TAT in whole monotonic microseconds, a number below MT_SHARED_EXACT_US. */
 mt_shared_status_t mt_shared_dict_limit(mt_shared_dict_t *d, const char *key, size_t klen, int64_t interval_us,
                                         int64_t capacity, mt_shared_limit_t *out)
 {
@@ -763,7 +763,7 @@ mt_shared_status_t mt_shared_dict_limit(mt_shared_dict_t *d, const char *key, si
     uint32_t at = find(d, key, klen, hash, now);
     block_t *b = at != 0 ? block_at(d, at - 1) : NULL;
     int64_t tat = 0;
-    if (b != NULL && b->type == MT_SHARED_NUMBER && b->number > 0 && b->number < 9007199254740992.0)
+    if (b != NULL && b->type == MT_SHARED_NUMBER && b->number > 0 && b->number < MT_SHARED_EXACT_US)
         tat = (int64_t)b->number; /* else a fresh bucket: a number some app wrote there is no TAT */
     int64_t next_tat = mt_shared_gcra_step(tat, now_exact, interval_us, capacity, out);
     if (next_tat != 0) {

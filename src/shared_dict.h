@@ -84,6 +84,9 @@ mt_shared_status_t mt_shared_dict_delete(mt_shared_dict_t *dict, const char *key
 mt_shared_status_t mt_shared_dict_limit(mt_shared_dict_t *dict, const char *key, size_t klen, int64_t interval_us,
                                         int64_t capacity, mt_shared_limit_t *out);
 
+/* 2^53: whole microseconds below it (285 years) are exact in a double, the limiter's sums too. */
+#define MT_SHARED_EXACT_US 9007199254740992.0
+
 /*
  * The limiter's arithmetic, in whole microseconds so that it never rounds: a
  * request at `now_us` against the theoretical arrival time `tat_us` (0: a
